@@ -1,0 +1,41 @@
+# Day-to-day entry points; CI runs `make test` through .ci/run.
+SWIFT ?= swift
+# Extra flags for every swift build/run/test, e.g. SWIFT_FLAGS="--scratch-path .build-ci".
+SWIFT_FLAGS ?=
+# Extra arguments for `docflow serve`, e.g. make run ARGS="--http-port 0".
+ARGS ?=
+DEFAULT_AMQP_URL := amqp://guest:guest@127.0.0.1:5672/%2F
+TEST_AMQP_URL := $(or $(DOCFLOW_TEST_AMQP_URL),$(DEFAULT_AMQP_URL))
+
+.PHONY: deps broker build release run test format lint clean
+
+deps:
+	scripts/install-deps.sh
+
+broker: deps
+	scripts/ensure-rabbitmq.sh
+
+build:
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+release:
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+run: broker build
+	$(SWIFT) run $(SWIFT_FLAGS) docflow serve $(ARGS)
+
+# The tests use DOCFLOW_TEST_AMQP_URL, so that is the broker to make sure of.
+test: deps
+	DOCFLOW_AMQP_URL='$(TEST_AMQP_URL)' scripts/ensure-rabbitmq.sh
+	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip Disruptive
+# Tests that restart or disconnect the whole broker run alone, after the parallel ones.
+	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter Disruptive
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint --recursive Sources Tests
+
+clean:
+	$(SWIFT) package $(SWIFT_FLAGS) clean

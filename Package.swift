@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "docflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "docflow", targets: ["docflow"]),
+        .library(name: "AMQPClient", targets: ["AMQPClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C shims: includes and non-variadic wrappers only.
+        .target(
+            name: "CRabbitMQ",
+            linkerSettings: [.linkedLibrary("rabbitmq")]
+        ),
+        .target(
+            name: "AMQPClient",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "DocflowCore"),
+        .target(
+            name: "DocflowStore",
+            dependencies: [
+                "DocflowCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "DocflowService",
+            dependencies: [
+                "AMQPClient",
+                "DocflowCore",
+                "DocflowStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "docflow",
+            dependencies: [
+                "DocflowService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
+        .testTarget(
+            name: "AMQPClientIntegrationTests",
+            dependencies: ["AMQPClient"]
+        ),
+        .testTarget(
+            name: "DocflowIntegrationTests",
+            dependencies: ["DocflowService", "AMQPClient", "DocflowStore"]
+        ),
+    ]
+)

@@ -1,0 +1,768 @@
+import CRabbitMQ
+import Foundation
+import Logging
+import Synchronization
+
+/// The state of one connection, touched only by its thread.
+final class ConnectionLoop {
+    typealias Completion<T> = (Result<T, any Error>) -> Void
+
+    final class PendingPublish {
+        let message: AMQPMessage
+        let completion: Completion<Void>
+        var tag: UInt64 = 0
+        var returned: AMQPError?
+
+        init(message: AMQPMessage, completion: @escaping Completion<Void>) {
+            self.message = message
+            self.completion = completion
+        }
+    }
+
+    final class Consumer {
+        let spec: ConsumerSpec
+        let continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation
+        init(spec: ConsumerSpec, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation) {
+            self.spec = spec
+            self.continuation = continuation
+        }
+    }
+
+    final class ChannelState {
+        let number: UInt16
+        var isOpen = false
+        /// Changes whenever the channel is opened anew, so stale delivery tags are recognised.
+        var epoch: UInt64 = 0
+        var prefetch: UInt16?
+        var confirmMode = false
+        var nextPublishTag: UInt64 = 1
+        var pending: [PendingPublish] = []
+        var consumers: [String: Consumer] = [:]
+        var consumerOrder: [String] = []
+
+        init(number: UInt16) { self.number = number }
+    }
+
+    let configuration: AMQPConfiguration
+    var logger: Logger
+    let inbox: Inbox
+    let shared: AMQPConnection.Shared
+    /// Deliveries refer to it so they can be settled; weak, so dropping the connection closes it.
+    weak var owner: AMQPConnection?
+
+    var connection: amqp_connection_state_t?
+    var channels: [UInt16: ChannelState] = [:]
+    var topology: [TopologyItem] = []
+    /// Work that needs the connection up, held while it is down.
+    var deferred: [() -> Void] = []
+    var channelsToReopen: Set<UInt16> = []
+    var epochCounter: UInt64 = 0
+    var stopping = false
+    var backoff: Duration
+
+    init(configuration: AMQPConfiguration, logger: Logger, inbox: Inbox, shared: AMQPConnection.Shared) {
+        self.configuration = configuration
+        self.logger = logger
+        self.logger[metadataKey: "amqp"] = .string(configuration.connectionName)
+        self.inbox = inbox
+        self.shared = shared
+        self.backoff = configuration.initialBackoff
+    }
+
+    var isConnected: Bool { connection != nil }
+
+    // MARK: The loop
+
+    func run() {
+        while !stopping {
+            if connection == nil {
+                do {
+                    try connect()
+                    backoff = configuration.initialBackoff
+                } catch {
+                    let failure = error as? AMQPError ?? .connectionFailed("\(error)")
+                    shared.withLock { $0.lastError = failure }
+                    logger.warning(
+                        "broker unavailable, retrying",
+                        metadata: ["error": "\(failure)", "retry_in": "\(backoff)", "broker": "\(configuration.redacted)"])
+                    waitForCommands(timeoutMs: Int32(backoff.milliseconds))
+                    runCommands()
+                    backoff = min(backoff * 2, configuration.maxBackoff)
+                    continue
+                }
+            }
+            runCommands()
+            if connection != nil { pumpFrames() }
+            reopenClosedChannels()
+            if connection != nil, !stopping { waitForTraffic() }
+        }
+        shutdown()
+    }
+
+    private func runCommands() {
+        for command in inbox.drain() {
+            command(self)
+        }
+    }
+
+    private func waitForCommands(timeoutMs: Int32) {
+        var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
+        _ = poll(&fds, 1, timeoutMs)
+    }
+
+    private func waitForTraffic() {
+        guard let connection else { return }
+        if amqp_frames_enqueued(connection) != 0 || amqp_data_in_buffer(connection) != 0 { return }
+        let heartbeatMs = configuration.heartbeat > 0 ? Int32(configuration.heartbeat * 1000 / 4) : 1000
+        var fds = [
+            pollfd(fd: amqp_get_sockfd(connection), events: Int16(POLLIN), revents: 0),
+            pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0),
+        ]
+        _ = poll(&fds, 2, min(heartbeatMs, 1000))
+    }
+
+    /// Reads and handles the frames that are already there, without blocking. Also sends
+    /// heartbeats when they are due: rabbitmq-c does that inside its frame reads.
+    private func pumpFrames() {
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        var frame = amqp_frame_t()
+        for _ in 0..<1024 {
+            guard let connection else { return }
+            let status = amqp_simple_wait_frame_noblock(connection, &frame, &zero)
+            if status == AMQP_STATUS_TIMEOUT.rawValue { break }
+            guard status == AMQP_STATUS_OK.rawValue else {
+                return connectionLost(.library(status))
+            }
+            handle(frame)
+        }
+        if let connection { amqp_maybe_release_buffers(connection) }
+    }
+
+    // MARK: Connecting
+
+    private func connect() throws(AMQPError) {
+        guard let state = amqp_new_connection() else { throw .connectionFailed("out of memory") }
+        guard let socket = amqp_tcp_socket_new(state) else {
+            amqp_destroy_connection(state)
+            throw .connectionFailed("cannot create a socket")
+        }
+        var connectTimeout = timeval(configuration.connectTimeout)
+        let opened = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
+        guard opened == AMQP_STATUS_OK.rawValue else {
+            amqp_destroy_connection(state)
+            throw .connectionFailed(
+                "cannot reach \(configuration.host):\(configuration.port): \(String(cString: amqp_error_string2(opened)))")
+        }
+        var rpcTimeout = timeval(configuration.rpcTimeout)
+        amqp_set_rpc_timeout(state, &rpcTimeout)
+        amqp_set_handshake_timeout(state, &connectTimeout)
+        let arena = CArena()
+        var properties = arena.table([
+            "connection_name": .string(configuration.connectionName),
+            "product": "docflow AMQPClient",
+        ])
+        let reply = docflow_amqp_login_plain(
+            state, configuration.virtualHost, 0, 131072, Int32(configuration.heartbeat), &properties,
+            configuration.username, configuration.password)
+        if let error = Self.error(of: reply) {
+            amqp_destroy_connection(state)
+            if case .library = error {
+                throw .connectionFailed("login to \(configuration.redacted) failed: \(error)")
+            }
+            throw error
+        }
+        connection = state
+        let connects = shared.withLock { shared in
+            shared.connected = true
+            shared.lastError = nil
+            shared.connects += 1
+            return shared.connects
+        }
+        logger.info(
+            connects == 1 ? "connected to broker" : "reconnected to broker",
+            metadata: ["broker": "\(configuration.redacted)", "connects": "\(connects)"])
+        restore()
+    }
+
+    /// After a (re)connect: open channels, declare the topology, then consumers and publishes.
+    private func restore() {
+        for number in channels.keys.sorted() {
+            guard connection != nil else { return }
+            openChannel(channels[number]!, withConsumers: false)
+        }
+        if let first = channels.keys.min(), connection != nil {
+            for item in topology {
+                guard connection != nil else { return }
+                if case .failure(let error) = declareNow(item, channel: first) {
+                    logger.error("could not declare again after reconnect", metadata: ["item": "\(item)", "error": "\(error)"])
+                    reopenClosedChannels()
+                }
+            }
+        }
+        for number in channels.keys.sorted() {
+            guard connection != nil, let state = channels[number] else { return }
+            restoreConsumers(state)
+        }
+        let work = deferred
+        deferred.removeAll()
+        for item in work {
+            item()
+        }
+    }
+
+    /// Opens a channel on the wire and gives it back its settings.
+    private func openChannel(_ state: ChannelState, withConsumers: Bool) {
+        guard let connection else { return }
+        guard amqp_channel_open(connection, state.number) != nil else {
+            _ = check(amqp_get_rpc_reply(connection), channel: state.number)
+            return
+        }
+        epochCounter += 1
+        state.epoch = epochCounter
+        state.isOpen = true
+        if let prefetch = state.prefetch {
+            if amqp_basic_qos(connection, state.number, 0, prefetch, 0) == nil {
+                _ = check(amqp_get_rpc_reply(connection), channel: state.number)
+                return
+            }
+        }
+        if state.confirmMode {
+            if amqp_confirm_select(connection, state.number) == nil {
+                _ = check(amqp_get_rpc_reply(connection), channel: state.number)
+                return
+            }
+            state.nextPublishTag = 1
+            for publish in state.pending {
+                guard self.connection != nil, state.isOpen else { return }
+                send(publish, on: state)
+            }
+        }
+        if withConsumers { restoreConsumers(state) }
+    }
+
+    private func restoreConsumers(_ state: ChannelState) {
+        for tag in state.consumerOrder {
+            guard connection != nil, state.isOpen, let consumer = state.consumers[tag] else { return }
+            if case .failure(let error) = startConsumer(consumer.spec, channel: state.number) {
+                logger.error("consumer could not resume", metadata: ["queue": "\(consumer.spec.queue)", "error": "\(error)"])
+                removeConsumer(tag, from: state, finishing: error)
+            }
+        }
+    }
+
+    private func reopenClosedChannels() {
+        guard connection != nil, !channelsToReopen.isEmpty else { return }
+        let numbers = channelsToReopen.sorted()
+        channelsToReopen.removeAll()
+        for number in numbers {
+            guard let state = channels[number], !state.isOpen else { continue }
+            openChannel(state, withConsumers: true)
+        }
+    }
+
+    // MARK: Losing the connection
+
+    func connectionLost(_ error: AMQPError) {
+        guard let state = connection else { return }
+        connection = nil
+        amqp_destroy_connection(state)
+        for channel in channels.values {
+            channel.isOpen = false
+            // Unconfirmed messages go out again after the reconnect.
+            for publish in channel.pending { publish.tag = 0 }
+        }
+        channelsToReopen.removeAll()
+        shared.withLock { shared in
+            shared.connected = false
+            shared.lastError = error
+        }
+        logger.warning("lost the broker connection", metadata: ["error": "\(error)"])
+    }
+
+    func dropConnection() {
+        guard let connection else { return }
+        shutdown(fd: amqp_get_sockfd(connection))
+    }
+
+    private func shutdown(fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    func stop() {
+        stopping = true
+    }
+
+    private func shutdown() {
+        if let state = connection {
+            _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+            amqp_destroy_connection(state)
+            connection = nil
+        }
+        shared.withLock { $0.connected = false }
+        for channel in channels.values {
+            for publish in channel.pending { publish.completion(.failure(AMQPError.closed)) }
+            channel.pending.removeAll()
+            for consumer in channel.consumers.values { consumer.continuation.finish() }
+            channel.consumers.removeAll()
+        }
+        for work in deferred { work() }
+        deferred.removeAll()
+        for command in inbox.close() { command(nil) }
+        logger.debug("connection closed")
+    }
+
+    // MARK: Commands
+
+    /// Runs `work` now if the connection is up, else when it comes back.
+    private func whenConnected(_ work: @escaping () -> Void) {
+        if connection != nil {
+            work()
+        } else {
+            deferred.append(work)
+        }
+    }
+
+    private func channel(_ number: UInt16) -> ChannelState {
+        if let state = channels[number] { return state }
+        let state = ChannelState(number: number)
+        channels[number] = state
+        return state
+    }
+
+    func addChannel(_ number: UInt16) {
+        let state = channel(number)
+        if connection != nil { openChannel(state, withConsumers: true) }
+    }
+
+    /// Runs a synchronous command on an open channel; failures of the connection or the channel
+    /// come back as errors and are recovered from.
+    private func rpc<T>(
+        channel number: UInt16, _ completion: @escaping Completion<T>,
+        _ body: @escaping (amqp_connection_state_t, ChannelState) -> Result<T, AMQPError>
+    ) {
+        whenConnected { [self] in
+            if stopping { return completion(.failure(AMQPError.closed)) }
+            let state = channel(number)
+            if !state.isOpen { openChannel(state, withConsumers: true) }
+            guard let connection, state.isOpen else {
+                return completion(.failure(shared.withLock { $0.lastError } ?? AMQPError.closed))
+            }
+            completion(body(connection, state).mapError { $0 as any Error })
+        }
+    }
+
+    func declare(_ item: TopologyItem, channel number: UInt16, completion: @escaping Completion<AMQPQueueInfo?>) {
+        rpc(channel: number, completion) { [self] _, _ in
+            let result = declareNow(item, channel: number)
+            if case .success = result {
+                if case .queue(let queue) = item, queue.name.isEmpty {
+                    return result  // a server-named queue cannot be declared again under its name
+                }
+                if !topology.contains(item) { topology.append(item) }
+            }
+            return result
+        }
+    }
+
+    private func declareNow(_ item: TopologyItem, channel number: UInt16) -> Result<AMQPQueueInfo?, AMQPError> {
+        guard let connection else { return .failure(.closed) }
+        let arena = CArena()
+        switch item {
+        case .exchange(let exchange):
+            let ok = amqp_exchange_declare(
+                connection, number, arena.bytes(exchange.name), arena.bytes(exchange.kind.rawValue), 0,
+                exchange.durable ? 1 : 0, exchange.autoDelete ? 1 : 0, exchange.isInternal ? 1 : 0,
+                arena.table(exchange.arguments))
+            if ok == nil, let error = check(amqp_get_rpc_reply(connection), channel: number) { return .failure(error) }
+            return .success(nil)
+        case .queue(let queue):
+            let ok = amqp_queue_declare(
+                connection, number, arena.bytes(queue.name), 0, queue.durable ? 1 : 0, queue.exclusive ? 1 : 0,
+                queue.autoDelete ? 1 : 0, arena.table(queue.arguments))
+            guard let ok else {
+                return .failure(check(amqp_get_rpc_reply(connection), channel: number) ?? .closed)
+            }
+            return .success(
+                AMQPQueueInfo(
+                    name: ok.pointee.queue.string, messageCount: ok.pointee.message_count,
+                    consumerCount: ok.pointee.consumer_count))
+        case .binding(let binding):
+            let ok = amqp_queue_bind(
+                connection, number, arena.bytes(binding.queue), arena.bytes(binding.exchange),
+                arena.bytes(binding.routingKey), arena.table(binding.arguments))
+            if ok == nil, let error = check(amqp_get_rpc_reply(connection), channel: number) { return .failure(error) }
+            return .success(nil)
+        }
+    }
+
+    func deleteQueue(_ name: String, channel number: UInt16, completion: @escaping Completion<UInt32>) {
+        rpc(channel: number, completion) { [self] connection, _ in
+            topology.removeAll { item in
+                switch item {
+                case .queue(let queue): queue.name == name
+                case .binding(let binding): binding.queue == name
+                case .exchange: false
+                }
+            }
+            let arena = CArena()
+            guard let ok = amqp_queue_delete(connection, number, arena.bytes(name), 0, 0) else {
+                return .failure(check(amqp_get_rpc_reply(connection), channel: number) ?? .closed)
+            }
+            return .success(ok.pointee.message_count)
+        }
+    }
+
+    func deleteExchange(_ name: String, channel number: UInt16, completion: @escaping Completion<Void>) {
+        rpc(channel: number, completion) { [self] connection, _ in
+            topology.removeAll { item in
+                switch item {
+                case .exchange(let exchange): exchange.name == name
+                case .binding(let binding): binding.exchange == name
+                case .queue: false
+                }
+            }
+            let arena = CArena()
+            if amqp_exchange_delete(connection, number, arena.bytes(name), 0) == nil,
+                let error = check(amqp_get_rpc_reply(connection), channel: number)
+            {
+                return .failure(error)
+            }
+            return .success(())
+        }
+    }
+
+    func purgeQueue(_ name: String, channel number: UInt16, completion: @escaping Completion<UInt32>) {
+        rpc(channel: number, completion) { [self] connection, _ in
+            let arena = CArena()
+            guard let ok = amqp_queue_purge(connection, number, arena.bytes(name)) else {
+                return .failure(check(amqp_get_rpc_reply(connection), channel: number) ?? .closed)
+            }
+            return .success(ok.pointee.message_count)
+        }
+    }
+
+    func setPrefetch(_ count: UInt16, channel number: UInt16, completion: @escaping Completion<Void>) {
+        rpc(channel: number, completion) { [self] connection, state in
+            if amqp_basic_qos(connection, number, 0, count, 0) == nil,
+                let error = check(amqp_get_rpc_reply(connection), channel: number)
+            {
+                return .failure(error)
+            }
+            state.prefetch = count
+            return .success(())
+        }
+    }
+
+    func enableConfirms(channel number: UInt16, completion: @escaping Completion<Void>) {
+        rpc(channel: number, completion) { [self] connection, state in
+            if state.confirmMode { return .success(()) }
+            if amqp_confirm_select(connection, number) == nil,
+                let error = check(amqp_get_rpc_reply(connection), channel: number)
+            {
+                return .failure(error)
+            }
+            state.confirmMode = true
+            state.nextPublishTag = 1
+            return .success(())
+        }
+    }
+
+    func consume(
+        _ spec: ConsumerSpec, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation,
+        channel number: UInt16, completion: @escaping Completion<Void>
+    ) {
+        rpc(channel: number, completion) { [self] _, state in
+            let result = startConsumer(spec, channel: number)
+            if case .success = result {
+                state.consumers[spec.tag] = Consumer(spec: spec, continuation: continuation)
+                state.consumerOrder.append(spec.tag)
+            } else {
+                continuation.finish()
+            }
+            return result
+        }
+    }
+
+    private func startConsumer(_ spec: ConsumerSpec, channel number: UInt16) -> Result<Void, AMQPError> {
+        guard let connection else { return .failure(.closed) }
+        let arena = CArena()
+        let ok = amqp_basic_consume(
+            connection, number, arena.bytes(spec.queue), arena.bytes(spec.tag), 0, spec.noAck ? 1 : 0,
+            spec.exclusive ? 1 : 0, arena.table(spec.arguments))
+        if ok == nil, let error = check(amqp_get_rpc_reply(connection), channel: number) { return .failure(error) }
+        return .success(())
+    }
+
+    func cancel(consumerTag tag: String, channel number: UInt16, completion: @escaping Completion<Void>) {
+        let state = channel(number)
+        guard state.consumers[tag] != nil else { return completion(.success(())) }
+        guard let connection, state.isOpen else {
+            removeConsumer(tag, from: state, finishing: nil)
+            return completion(.success(()))
+        }
+        let arena = CArena()
+        if amqp_basic_cancel(connection, number, arena.bytes(tag)) == nil,
+            let error = check(amqp_get_rpc_reply(connection), channel: number)
+        {
+            removeConsumer(tag, from: state, finishing: nil)
+            return completion(.failure(error))
+        }
+        removeConsumer(tag, from: state, finishing: nil)
+        completion(.success(()))
+    }
+
+    private func removeConsumer(_ tag: String, from state: ChannelState, finishing error: (any Error)?) {
+        guard let consumer = state.consumers.removeValue(forKey: tag) else { return }
+        state.consumerOrder.removeAll { $0 == tag }
+        consumer.continuation.finish(throwing: error)
+    }
+
+    func publish(_ message: AMQPMessage, channel number: UInt16, completion: @escaping Completion<Void>) {
+        if stopping { return completion(.failure(AMQPError.closed)) }
+        let state = channel(number)
+        if state.confirmMode {
+            let publish = PendingPublish(message: message, completion: completion)
+            state.pending.append(publish)
+            // While disconnected it waits in `pending` and goes out when the channel reopens.
+            if connection != nil, state.isOpen { send(publish, on: state) }
+            return
+        }
+        whenConnected { [self] in
+            if !state.isOpen { openChannel(state, withConsumers: true) }
+            guard let connection, state.isOpen else { return completion(.failure(AMQPError.closed)) }
+            let status = basicPublish(message, connection: connection, channel: number)
+            if status != AMQP_STATUS_OK.rawValue {
+                connectionLost(.library(status))
+                return completion(.failure(AMQPError.library(status)))
+            }
+            completion(.success(()))
+        }
+    }
+
+    private func send(_ publish: PendingPublish, on state: ChannelState) {
+        guard let connection else { return }
+        publish.tag = state.nextPublishTag
+        publish.returned = nil
+        state.nextPublishTag += 1
+        let status = basicPublish(publish.message, connection: connection, channel: state.number)
+        if status != AMQP_STATUS_OK.rawValue { connectionLost(.library(status)) }
+    }
+
+    private func basicPublish(_ message: AMQPMessage, connection: amqp_connection_state_t, channel: UInt16) -> Int32 {
+        let arena = CArena()
+        var properties = message.properties.cValue(in: arena)
+        return message.body.withUnsafeBytes { body in
+            amqp_basic_publish(
+                connection, channel, arena.bytes(message.exchange), arena.bytes(message.routingKey),
+                message.mandatory ? 1 : 0, 0, &properties,
+                amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
+        }
+    }
+
+    func settle(_ settlement: Settlement, tag: UInt64, generation: UInt64, channel number: UInt16) {
+        guard let connection, let state = channels[number], state.isOpen, state.epoch == generation else {
+            logger.debug("not settling a delivery of an earlier connection; the broker requeued it")
+            return
+        }
+        let status: Int32
+        switch settlement {
+        case .ack(let multiple):
+            status = amqp_basic_ack(connection, number, tag, multiple ? 1 : 0)
+        case .nack(let multiple, let requeue):
+            status = amqp_basic_nack(connection, number, tag, multiple ? 1 : 0, requeue ? 1 : 0)
+        case .reject(let requeue):
+            status = amqp_basic_reject(connection, number, tag, requeue ? 1 : 0)
+        }
+        if status != AMQP_STATUS_OK.rawValue { connectionLost(.library(status)) }
+    }
+
+    // MARK: Incoming frames
+
+    private func handle(_ frame: amqp_frame_t) {
+        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return }
+        let number = frame.channel
+        let decoded = frame.payload.method.decoded
+        switch frame.payload.method.id {
+        case Method.basicDeliver:
+            let deliver = decoded!.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+            let consumerTag = deliver.consumer_tag.string
+            let exchange = deliver.exchange.string
+            let routingKey = deliver.routing_key.string
+            guard let (properties, body) = readContent(channel: number) else { return }
+            guard let state = channels[number], let consumer = state.consumers[consumerTag], let owner else {
+                logger.warning("delivery for an unknown consumer", metadata: ["consumer": "\(consumerTag)"])
+                return
+            }
+            consumer.continuation.yield(
+                AMQPDelivery(
+                    exchange: exchange, routingKey: routingKey, body: body, properties: properties,
+                    redelivered: deliver.redelivered != 0, deliveryTag: deliver.delivery_tag, consumerTag: consumerTag,
+                    channel: AMQPChannel(connection: owner, number: number), generation: state.epoch))
+        case Method.basicAck:
+            let ack = decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+            confirm(channel: number, tag: ack.delivery_tag, multiple: ack.multiple != 0, error: nil)
+        case Method.basicNack:
+            let nack = decoded!.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+            confirm(channel: number, tag: nack.delivery_tag, multiple: nack.multiple != 0, error: .nacked)
+        case Method.basicReturn:
+            let returned = decoded!.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let error = AMQPError.unroutable(code: returned.reply_code, text: returned.reply_text.string)
+            let exchange = returned.exchange.string
+            let routingKey = returned.routing_key.string
+            guard let (properties, _) = readContent(channel: number) else { return }
+            // A return comes before the ack of its message and carries no delivery tag: it belongs
+            // to the oldest unconfirmed mandatory message with the same address.
+            if let state = channels[number],
+                let publish = state.pending.first(where: {
+                    $0.tag != 0 && $0.returned == nil && $0.message.mandatory && $0.message.exchange == exchange
+                        && $0.message.routingKey == routingKey
+                        && (properties.messageID == nil || $0.message.properties.messageID == properties.messageID)
+                })
+            {
+                publish.returned = error
+            }
+        case Method.basicCancel:
+            let cancel = decoded!.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
+            let tag = cancel.consumer_tag.string
+            if let state = channels[number] {
+                logger.warning("broker cancelled a consumer", metadata: ["consumer": "\(tag)"])
+                removeConsumer(tag, from: state, finishing: AMQPError.consumerCancelled(tag))
+            }
+        case Method.channelClose:
+            let close = decoded!.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+            channelClosed(number, error: .channelClosed(code: close.reply_code, text: close.reply_text.string))
+        case Method.connectionClose:
+            let close = decoded!.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            let error = AMQPError.connectionClosed(code: close.reply_code, text: close.reply_text.string)
+            if let connection {
+                var ok = amqp_connection_close_ok_t(dummy: 0)
+                _ = amqp_send_method(connection, 0, Method.connectionCloseOK, &ok)
+            }
+            connectionLost(error)
+        case Method.connectionBlocked:
+            logger.warning("broker blocked publishing (resource alarm)")
+        case Method.connectionUnblocked:
+            logger.info("broker unblocked publishing")
+        default:
+            break
+        }
+    }
+
+    /// The header and body frames that follow a delivery or a return.
+    private func readContent(channel: UInt16) -> (AMQPProperties, Data)? {
+        guard let connection else { return nil }
+        var message = amqp_message_t()
+        let reply = amqp_read_message(connection, channel, &message, 0)
+        if let error = check(reply, channel: channel) {
+            if connection == self.connection { connectionLost(error) }
+            return nil
+        }
+        defer { amqp_destroy_message(&message) }
+        return (AMQPProperties(message.properties), message.body.data)
+    }
+
+    private func confirm(channel number: UInt16, tag: UInt64, multiple: Bool, error: AMQPError?) {
+        guard let state = channels[number] else { return }
+        var settled: [PendingPublish] = []
+        if multiple {
+            let count = state.pending.prefix { $0.tag != 0 && $0.tag <= tag }.count
+            settled = Array(state.pending.prefix(count))
+            state.pending.removeFirst(count)
+        } else if let index = state.pending.firstIndex(where: { $0.tag == tag }) {
+            settled = [state.pending.remove(at: index)]
+        }
+        for publish in settled {
+            if let error = error ?? publish.returned {
+                publish.completion(.failure(error))
+            } else {
+                publish.completion(.success(()))
+            }
+        }
+    }
+
+    /// The broker closed a channel: answer it, fail what was in flight there, reopen it later.
+    private func channelClosed(_ number: UInt16, error: AMQPError) {
+        if let connection {
+            var ok = amqp_channel_close_ok_t(dummy: 0)
+            _ = amqp_send_method(connection, number, Method.channelCloseOK, &ok)
+        }
+        logger.warning("broker closed a channel", metadata: ["channel": "\(number)", "error": "\(error)"])
+        guard let state = channels[number] else { return }
+        state.isOpen = false
+        let failed = state.pending
+        state.pending.removeAll()
+        for publish in failed { publish.completion(.failure(error)) }
+        channelsToReopen.insert(number)
+    }
+
+    /// Turns an RPC reply into an error, answering channel and connection closes as the
+    /// protocol requires.
+    private func check(_ reply: amqp_rpc_reply_t, channel: UInt16) -> AMQPError? {
+        guard let error = Self.error(of: reply) else { return nil }
+        switch error {
+        case .channelClosed:
+            channelClosed(channel, error: error)
+        case .connectionClosed:
+            if let connection {
+                var ok = amqp_connection_close_ok_t(dummy: 0)
+                _ = amqp_send_method(connection, 0, Method.connectionCloseOK, &ok)
+            }
+            connectionLost(error)
+        default:
+            connectionLost(error)
+        }
+        return error
+    }
+
+    static func error(of reply: amqp_rpc_reply_t) -> AMQPError? {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            return nil
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            return .library(reply.library_error)
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            switch reply.reply.id {
+            case Method.channelClose:
+                let close = reply.reply.decoded!.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                return .channelClosed(code: close.reply_code, text: close.reply_text.string)
+            case Method.connectionClose:
+                let close = reply.reply.decoded!.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+                return .connectionClosed(code: close.reply_code, text: close.reply_text.string)
+            default:
+                return .connectionFailed("unexpected server method \(reply.reply.id)")
+            }
+        default:
+            return .connectionFailed("no reply from the broker")
+        }
+    }
+
+}
+
+/// Method ids; rabbitmq-c defines them as macros Swift does not import.
+enum Method {
+    static let connectionClose: amqp_method_number_t = 0x000A_0032
+    static let connectionCloseOK: amqp_method_number_t = 0x000A_0033
+    static let connectionBlocked: amqp_method_number_t = 0x000A_003C
+    static let connectionUnblocked: amqp_method_number_t = 0x000A_003D
+    static let channelClose: amqp_method_number_t = 0x0014_0028
+    static let channelCloseOK: amqp_method_number_t = 0x0014_0029
+    static let basicCancel: amqp_method_number_t = 0x003C_001E
+    static let basicReturn: amqp_method_number_t = 0x003C_0032
+    static let basicDeliver: amqp_method_number_t = 0x003C_003C
+    static let basicAck: amqp_method_number_t = 0x003C_0050
+    static let basicNack: amqp_method_number_t = 0x003C_0078
+}
+
+extension timeval {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,2 @@
+import DocflowService
+print("hi")
