@@ -53,6 +53,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
+        .testTarget(name: "DocflowServiceTests", dependencies: ["DocflowService", "DocflowCore"]),
         .testTarget(
             name: "AMQPClientIntegrationTests",
             dependencies: ["AMQPClient"]

@@ -80,7 +80,7 @@ final class ConnectionLoop {
                     try connect()
                     backoff = configuration.initialBackoff
                 } catch {
-                    let failure = error as? AMQPError ?? .connectionFailed("\(error)")
+                    let failure = error
                     shared.withLock { $0.lastError = failure }
                     logger.warning(
                         "broker unavailable, retrying",

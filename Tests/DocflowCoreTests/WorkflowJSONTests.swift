@@ -50,10 +50,12 @@ private func sampleWorkflow(triggerConfig: [String: JSONValue] = ["secret": "s3c
 
     @Test func definitionFromJSONReportsEveryProblemUnderDefinition() {
         let json: JSONValue = ["steps": [["id": "a", "type": "extract"], ["id": "a", "type": "parse", "next": "a"]]]
-        #expect(throws: ValidationFailure(details: [
-            FieldError(field: "definition.steps[0].config.schema_id", message: "is required"),
-            FieldError(field: "definition.steps[1].id", message: "duplicates the id of definition.steps[0]"),
-        ])) {
+        #expect(
+            throws: ValidationFailure(details: [
+                FieldError(field: "definition.steps[0].config.schema_id", message: "is required"),
+                FieldError(field: "definition.steps[1].id", message: "duplicates the id of definition.steps[0]"),
+            ])
+        ) {
             try WorkflowDefinition(json: json)
         }
     }

@@ -189,7 +189,8 @@ private func error(_ field: String, _ message: String) -> FieldError {
         #expect(
             create(body(["trigger_type": "event", "trigger_config": config]))
                 == [
-                    error("trigger_config.filters.file_type[1]", "must be a string, number, boolean or an array of them")
+                    error(
+                        "trigger_config.filters.file_type[1]", "must be a string, number, boolean or an array of them")
                 ])
     }
 
@@ -291,7 +292,10 @@ private func error(_ field: String, _ message: String) -> FieldError {
     @Test func unknownStepTypeListsTheAllowedValues() {
         #expect(
             create(body(steps: [["id": "a", "type": "email"]]))
-                == [error("definition.steps[0].type", "must be one of parse, extract, transform, condition, integration")])
+                == [
+                    error(
+                        "definition.steps[0].type", "must be one of parse, extract, transform, condition, integration")
+                ])
     }
 
     @Test func missingConfigMeansAnEmptyConfig() {
@@ -304,8 +308,16 @@ private func error(_ field: String, _ message: String) -> FieldError {
                 == [error("definition.steps[0].config", "must be an object")])
     }
 
+    @Test func configThatIsNotAnObjectIsReportedWithoutItsMissingKeys() {
+        #expect(
+            create(body(steps: [["id": "c", "type": "condition", "config": ["expression"]]]))
+                == [error("definition.steps[0].config", "must be an object")])
+    }
+
     @Test func extractStepRequiresSchemaId() {
-        let steps: [JSONValue] = [["id": "parse", "type": "parse"], ["id": "extract", "type": "extract", "config": [:]]]
+        let steps: [JSONValue] = [
+            ["id": "parse", "type": "parse"], ["id": "extract", "type": "extract", "config": [:]],
+        ]
         #expect(create(body(steps: steps)) == [error("definition.steps[1].config.schema_id", "is required")])
     }
 
@@ -367,7 +379,10 @@ private func error(_ field: String, _ message: String) -> FieldError {
 
     @Test func conditionStepRejectsNext() {
         let steps: [JSONValue] = [
-            ["id": "c", "type": "condition", "next": "end", "config": ["expression": ".", "then": "end", "else": "end"]]
+            [
+                "id": "c", "type": "condition", "next": "end",
+                "config": ["expression": ".", "then": "end", "else": "end"],
+            ]
         ]
         #expect(
             create(body(steps: steps))
@@ -394,7 +409,9 @@ private func error(_ field: String, _ message: String) -> FieldError {
     }
 
     @Test func integrationTemplateMustBeAString() {
-        let steps: [JSONValue] = [["id": "n", "type": "integration", "config": ["integration_id": "i", "template": 3]]]
+        let steps: [JSONValue] = [
+            ["id": "n", "type": "integration", "config": ["integration_id": "i", "template": 3]]
+        ]
         #expect(create(body(steps: steps)) == [error("definition.steps[0].config.template", "must be a string")])
     }
 
@@ -425,7 +442,9 @@ private func error(_ field: String, _ message: String) -> FieldError {
     }
 
     @Test func retryFieldsAreRangeChecked() {
-        let retry: JSONValue = ["max_attempts": 0, "initial_interval_ms": -1, "backoff": "random", "max_interval_ms": -5]
+        let retry: JSONValue = [
+            "max_attempts": 0, "initial_interval_ms": -1, "backoff": "random", "max_interval_ms": -5,
+        ]
         #expect(
             create(body(steps: [["id": "a", "type": "parse", "retry": retry]]))
                 == [
@@ -467,14 +486,18 @@ private func error(_ field: String, _ message: String) -> FieldError {
                 create(body(steps: [["id": "a", "type": "parse", "timeout_ms": bad]]))
                     == [error("definition.steps[0].timeout_ms", "must be between 1 and 3600000")])
         }
-        #expect(draft(body(steps: [["id": "a", "type": "parse", "timeout_ms": 3_600_000]]))?.definition.steps[0].timeoutMs == 3_600_000)
+        #expect(
+            draft(body(steps: [["id": "a", "type": "parse", "timeout_ms": 3_600_000]]))?.definition.steps[0].timeoutMs
+                == 3_600_000)
     }
 
     @Test func onErrorMustBeFailOrContinue() {
         #expect(
             create(body(steps: [["id": "a", "type": "parse", "on_error": "ignore"]]))
                 == [error("definition.steps[0].on_error", "must be one of fail, continue")])
-        #expect(draft(body(steps: [["id": "a", "type": "parse", "on_error": "continue"]]))?.definition.steps[0].onError == .continue)
+        #expect(
+            draft(body(steps: [["id": "a", "type": "parse", "on_error": "continue"]]))?.definition.steps[0].onError
+                == .continue)
     }
 
     @Test func integralNumbersAreAcceptedForIntegerFields() {

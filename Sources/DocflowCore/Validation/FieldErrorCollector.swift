@@ -76,7 +76,11 @@ struct FieldErrorCollector {
         }
         // Compare as doubles first so huge numbers cannot trap in the Int conversion.
         guard number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
-            add(path, range.upperBound == Int.max ? "must be at least \(range.lowerBound)" : "must be between \(range.lowerBound) and \(range.upperBound)")
+            add(
+                path,
+                range.upperBound == Int.max
+                    ? "must be at least \(range.lowerBound)"
+                    : "must be between \(range.lowerBound) and \(range.upperBound)")
             return nil
         }
         return Int(number)

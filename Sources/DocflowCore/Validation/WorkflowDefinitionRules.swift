@@ -36,7 +36,7 @@ enum WorkflowDefinitionRules {
         let drafts = items.enumerated().map { index, item in reader.readStep(item, index: index, into: &errors) }
         let graphIsSound = reader.checkTargets(drafts, into: &errors)
         if graphIsSound {
-            CycleFinder(drafts: drafts, stepsPath: stepsPath).report(into: &errors)
+            CycleFinder(drafts: drafts).report(into: &errors)
         }
 
         guard errors.details.count == before else { return nil }
@@ -48,7 +48,6 @@ enum WorkflowDefinitionRules {
 /// What one step item became: the step when it is valid, and enough of it to check the control flow.
 private struct StepDraft {
     var index: Int
-    var path: String
     var id: String?
     var type: StepType?
     /// Raw target names with the field path each came from.
@@ -75,7 +74,7 @@ private struct StepReader {
 
     mutating func readStep(_ item: JSONValue, index: Int, into errors: inout FieldErrorCollector) -> StepDraft {
         let path = "\(stepsPath)[\(index)]"
-        var draft = StepDraft(index: index, path: path)
+        var draft = StepDraft(index: index)
         guard let fields = errors.object(item, at: path) else {
             idsAreSound = false
             return draft
@@ -90,15 +89,16 @@ private struct StepReader {
             errors.add(at("type"), "is required")
         }
 
-        var config: [String: JSONValue] = [:]
+        var config: [String: JSONValue]? = [:]
         if let configJSON = FieldErrorCollector.given(fields, "config") {
-            config = errors.object(configJSON, at: at("config")) ?? [:]
+            config = errors.object(configJSON, at: at("config"))
         }
-        if let type = draft.type {
+        if let type = draft.type, let config {
             readConfig(config, of: type, at: at("config"), into: &draft, errors: &errors)
         }
 
-        if let nextJSON = FieldErrorCollector.given(fields, "next"), let next = errors.string(nextJSON, at: at("next")) {
+        let nextJSON = FieldErrorCollector.given(fields, "next")
+        if let nextJSON, let next = errors.string(nextJSON, at: at("next")) {
             if draft.type == .condition {
                 errors.add(at("next"), "is not allowed on a condition step; use then/else")
                 flowIsSound = false
@@ -120,7 +120,7 @@ private struct StepReader {
             onError = errors.oneOf(onErrorJSON, at: at("on_error"), OnError.self) ?? .fail
         }
 
-        if errors.details.count == before, let id = draft.id, let type = draft.type {
+        if errors.details.count == before, let id = draft.id, let type = draft.type, let config {
             draft.step = StepDefinition(
                 id: id, type: type, config: config, next: draft.next.map { StepTarget($0.target) }, retry: retry,
                 timeoutMs: timeoutMs, onError: onError)
@@ -173,9 +173,11 @@ private struct StepReader {
         case .parse:
             break
         case .extract:
-            _ = errors.requiredString(FieldErrorCollector.given(config, "schema_id"), at: at("schema_id"), nonEmpty: true)
+            _ = errors.requiredString(
+                FieldErrorCollector.given(config, "schema_id"), at: at("schema_id"), nonEmpty: true)
         case .transform:
-            _ = errors.requiredString(FieldErrorCollector.given(config, "expression"), at: at("expression"), nonEmpty: true)
+            _ = errors.requiredString(
+                FieldErrorCollector.given(config, "expression"), at: at("expression"), nonEmpty: true)
         case .condition:
             _ = errors.requiredString(FieldErrorCollector.given(config, "expression"), at: at("expression"))
             if let then = errors.requiredString(FieldErrorCollector.given(config, "then"), at: at("then")) {
@@ -196,7 +198,9 @@ private struct StepReader {
         }
     }
 
-    private func readRetry(_ value: JSONValue, at path: String, into errors: inout FieldErrorCollector) -> RetryPolicy? {
+    private func readRetry(
+        _ value: JSONValue, at path: String, into errors: inout FieldErrorCollector
+    ) -> RetryPolicy? {
         guard let fields = errors.object(value, at: path) else { return nil }
         func at(_ key: String) -> String { FieldErrorCollector.path(path, key) }
         let before = errors.details.count
@@ -209,7 +213,9 @@ private struct StepReader {
         }
         var initialIsValid = true
         if let json = FieldErrorCollector.given(fields, "initial_interval_ms") {
-            if let value = errors.integer(json, at: at("initial_interval_ms"), in: 0...WorkflowDefinitionRules.maxIntervalMs) {
+            if let value = errors.integer(
+                json, at: at("initial_interval_ms"), in: 0...WorkflowDefinitionRules.maxIntervalMs)
+            {
                 policy.initialIntervalMs = value
             } else {
                 initialIsValid = false
@@ -223,7 +229,8 @@ private struct StepReader {
         if let json = FieldErrorCollector.given(fields, "max_interval_ms") {
             if let value = errors.integer(json, at: at("max_interval_ms"), in: 0...Int.max), initialIsValid {
                 if value < policy.initialIntervalMs {
-                    errors.add(at("max_interval_ms"), "must be at least initial_interval_ms (\(policy.initialIntervalMs))")
+                    errors.add(
+                        at("max_interval_ms"), "must be at least initial_interval_ms (\(policy.initialIntervalMs))")
                 } else {
                     policy.maxIntervalMs = value
                 }
@@ -269,7 +276,7 @@ private struct CycleFinder {
     let edges: [[Edge]]
     let ids: [String]
 
-    init(drafts: [StepDraft], stepsPath: String) {
+    init(drafts: [StepDraft]) {
         var index: [String: Int] = [:]
         for draft in drafts { index[draft.id!] = draft.index }
         ids = drafts.map { $0.id! }

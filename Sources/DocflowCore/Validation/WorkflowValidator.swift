@@ -62,7 +62,9 @@ public enum WorkflowValidator {
     /// Fields present replace the existing ones (`definition` and `trigger_config` as a whole), absent or
     /// `null` fields keep the existing value (`description: null` clears it), and the merged workflow is
     /// validated with the create rules. A `trigger_config.secret` sent back masked keeps the stored secret.
-    public static func validateUpdate(_ body: JSONValue, existing: Workflow) -> Result<WorkflowDraft, ValidationFailure> {
+    public static func validateUpdate(
+        _ body: JSONValue, existing: Workflow
+    ) -> Result<WorkflowDraft, ValidationFailure> {
         guard case .object(let changes) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }

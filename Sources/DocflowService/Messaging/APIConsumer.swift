@@ -1,0 +1,127 @@
+import AMQPClient
+import DocflowCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The Workflows API over AMQP request/reply (contract section 1): consumes `docflow.api`, runs
+/// each request through the router, replies to `reply_to` after the change is committed, and
+/// acks the request only after the reply was confirmed by the broker.
+final class APIConsumer: Service, Sendable {
+    private let router: Router
+    private let consumeChannel: AMQPChannel
+    private let replyChannel: AMQPChannel
+    private let deadLetters: DeadLetters
+    private let queue: String
+    private let logger: Logger
+
+    init(
+        router: Router, consumeChannel: AMQPChannel, replyChannel: AMQPChannel, deadLetters: DeadLetters,
+        queue: String, logger: Logger
+    ) {
+        self.router = router
+        self.consumeChannel = consumeChannel
+        self.replyChannel = replyChannel
+        self.deadLetters = deadLetters
+        self.queue = queue
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let consumer = try await consumeChannel.consume(queue: queue)
+        logger.info("serving the API", metadata: ["queue": "\(queue)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await delivery in consumer {
+                    group.addTask { await self.handle(delivery) }
+                }
+            }
+        } onGracefulShutdown: {
+            // In-flight requests finish; prefetched ones already delivered are handled too.
+            Task { try? await consumer.cancel() }
+        }
+        logger.info("stopped serving the API")
+    }
+
+    func handle(_ delivery: AMQPDelivery) async {
+        let properties = delivery.properties
+        let request: APIRequest
+        do {
+            request = try Self.parse(delivery.body, messageID: properties.messageID)
+        } catch {
+            guard properties.replyTo != nil else {
+                return await deadLetters.deadLetter(delivery, reason: error.message)
+            }
+            return await reply(error.response, to: delivery)
+        }
+        let started = ContinuousClock.now
+        let response = await router.handle(request)
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status)",
+            "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+        ]
+        if let correlationID = properties.correlationID { metadata["correlation_id"] = "\(correlationID)" }
+        logger.info("api request", metadata: metadata)
+        await reply(response, to: delivery)
+    }
+
+    private func reply(_ response: APIResponse, to delivery: AMQPDelivery) async {
+        guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else {
+            delivery.ack()
+            return
+        }
+        let message = AMQPMessage(
+            exchange: "", routingKey: replyTo, body: response.envelope.encoded(),
+            properties: AMQPProperties(
+                contentType: "application/json", headers: ["status": .int(Int64(response.status))],
+                correlationID: delivery.properties.correlationID))
+        do {
+            try await replyChannel.publish(message)
+            delivery.ack()
+        } catch {
+            // The request comes back; its idempotency record gives the same reply again.
+            logger.error("could not send a reply; requeueing the request", metadata: ["error": "\(error)"])
+            delivery.nack(requeue: true)
+        }
+    }
+
+    /// Reads `{"method", "path", "query", "body"}`.
+    static func parse(_ body: Data, messageID: String?) throws(APIError) -> APIRequest {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(body)
+        } catch {
+            throw .badRequest("request body is \(error)")
+        }
+        guard case .object(let fields) = json else {
+            throw .badRequest("request must be a JSON object with method and path")
+        }
+        guard let method = fields["method"]?.stringValue, !method.isEmpty else {
+            throw .badRequest("request has no method")
+        }
+        guard let path = fields["path"]?.stringValue, path.hasPrefix("/") else {
+            throw .badRequest("request has no path (a string starting with /)")
+        }
+        var query: [String: String] = [:]
+        switch fields["query"] {
+        case nil, .null?: break
+        case .object(let items)?:
+            for (key, value) in items {
+                switch value {
+                case .string(let s): query[key] = s
+                case .number, .bool: query[key] = value.encodedString()
+                default: throw .badRequest("query.\(key) must be a string, number or boolean")
+                }
+            }
+        default: throw .badRequest("query must be an object")
+        }
+        return APIRequest(method: method, path: path, query: query, body: fields["body"], messageID: messageID)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

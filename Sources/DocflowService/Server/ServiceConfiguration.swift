@@ -1,0 +1,39 @@
+import Foundation
+
+/// Everything `docflow serve` can be told (contract section 0).
+public struct ServiceConfiguration: Sendable {
+    public var amqpURL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    public var databasePath = "./data/docflow.sqlite"
+    public var prefix = "docflow"
+    public var eventsExchange = "platform.events"
+    /// 0 turns the HTTP port off.
+    public var httpPort = 8080
+    public var smtpURL: String?
+    public var documentURLTemplate: String?
+    public var documentRoot = "./data/documents"
+    /// How many API requests run at once.
+    public var apiConcurrency: UInt16 = 64
+    /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
+    public var synchronous = "FULL"
+
+    public init() {}
+
+    public var names: Names { Names(prefix: prefix, eventsExchange: eventsExchange) }
+}
+
+/// Exchange and queue names, all under the configured prefix except the platform's exchange.
+public struct Names: Sendable, Equatable {
+    public let prefix: String
+    public let eventsExchange: String
+
+    public init(prefix: String, eventsExchange: String = "platform.events") {
+        self.prefix = prefix
+        self.eventsExchange = eventsExchange
+    }
+
+    public var apiQueue: String { "\(prefix).api" }
+    public var statusExchange: String { "\(prefix).status" }
+    public var deadLetterExchange: String { "\(prefix).dlx" }
+    public var deadLetterQueue: String { "\(prefix).dead-letter" }
+    public var platformEventsQueue: String { "\(prefix).platform-events" }
+}

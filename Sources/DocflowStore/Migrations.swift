@@ -1,0 +1,115 @@
+import GRDB
+
+/// The schema, as an append-only list: never edit a migration that has shipped; add one.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("v1: workflows, executions, triggers, integrations, messages") { db in
+            try db.create(table: "workflows") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("description", .text)
+                t.column("definition", .text).notNull()
+                t.column("trigger_type", .text).notNull()
+                t.column("trigger_config", .text).notNull()
+                // The event name of event-triggered workflows, for the in-memory trigger index.
+                t.column("trigger_event", .text)
+                t.column("enabled", .boolean).notNull()
+                t.column("created_at", .text).notNull()
+                t.column("updated_at", .text).notNull()
+            }
+            try db.create(index: "workflows_by_created", on: "workflows", columns: ["created_at"])
+
+            try db.create(table: "schedules") { t in
+                t.primaryKey("workflow_id", .text).references("workflows", onDelete: .cascade)
+                t.column("cron_expression", .text).notNull()
+                t.column("timezone", .text).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("next_run_at", .text)
+                t.column("last_run_at", .text)
+                t.column("created_at", .text).notNull()
+                t.column("updated_at", .text).notNull()
+            }
+            try db.create(index: "schedules_due", on: "schedules", columns: ["enabled", "next_run_at"])
+
+            try db.create(table: "integrations") { t in
+                t.primaryKey("id", .text)
+                t.column("workflow_id", .text)
+                t.column("name", .text).notNull()
+                t.column("integration_type", .text).notNull()
+                t.column("config", .text).notNull()
+                t.column("created_at", .text).notNull()
+                t.column("updated_at", .text).notNull()
+            }
+            try db.create(index: "integrations_by_workflow", on: "integrations", columns: ["workflow_id"])
+
+            try db.create(table: "executions") { t in
+                t.primaryKey("id", .text)
+                t.column("workflow_id", .text).notNull().references("workflows", onDelete: .cascade)
+                t.column("status", .text).notNull()
+                t.column("triggered_by", .text).notNull()
+                t.column("trigger_data", .text).notNull()
+                // The definition the execution started with: later edits do not change a run.
+                t.column("definition", .text).notNull()
+                t.column("started_at", .text).notNull()
+                t.column("completed_at", .text)
+                t.column("error", .text)
+                // Bumped on every transition, so status events of one execution keep their order.
+                t.column("version", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(
+                index: "executions_by_workflow", on: "executions", columns: ["workflow_id", "started_at"])
+            try db.execute(
+                sql: "CREATE INDEX executions_running ON executions(status) WHERE status = 'running'")
+
+            try db.create(table: "execution_steps") { t in
+                t.column("execution_id", .text).notNull().references("executions", onDelete: .cascade)
+                t.column("step_id", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("type", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("started_at", .text)
+                t.column("completed_at", .text)
+                t.column("duration_ms", .integer)
+                t.column("output", .text)
+                t.column("error", .text)
+                t.primaryKey(["execution_id", "step_id"])
+            }
+
+            // One row per (workflow, cause): an event id or a schedule slot starts a workflow once.
+            try db.create(table: "trigger_claims") { t in
+                t.column("workflow_id", .text).notNull()
+                t.column("trigger_key", .text).notNull()
+                t.column("execution_id", .text).notNull()
+                t.column("claimed_at", .text).notNull()
+                t.primaryKey(["workflow_id", "trigger_key"])
+            }
+
+            // Replies to mutating API requests by message_id, for 24 hours of idempotency.
+            try db.create(table: "processed_messages") { t in
+                t.primaryKey("message_id", .text)
+                t.column("reply", .blob).notNull()
+                t.column("created_at", .double).notNull()
+            }
+            try db.create(index: "processed_messages_by_age", on: "processed_messages", columns: ["created_at"])
+
+            // Status events committed with the change they describe, published after commit.
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("exchange", .text).notNull()
+                t.column("routing_key", .text).notNull()
+                t.column("message_id", .text).notNull()
+                t.column("headers", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("created_at", .double).notNull()
+            }
+
+            try db.create(table: "health_probe") { t in
+                t.column("x", .integer)
+            }
+        }
+        return migrator
+    }
+}

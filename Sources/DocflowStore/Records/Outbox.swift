@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+
+/// A message committed with the change it describes and published after the commit.
+public struct OutboxMessage: Sendable, Codable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "outbox"
+
+    public var seq: Int64?
+    public var exchange: String
+    public var routingKey: String
+    public var messageID: String
+    /// String headers, as JSON text.
+    public var headers: String
+    public var body: Data
+    public var createdAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case seq
+        case exchange
+        case routingKey = "routing_key"
+        case messageID = "message_id"
+        case headers
+        case body
+        case createdAt = "created_at"
+    }
+
+    public init(exchange: String, routingKey: String, messageID: String, headers: [String: String], body: Data) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.messageID = messageID
+        let encoded = try? JSONEncoder().encode(headers)
+        self.headers = encoded.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        self.body = body
+        self.createdAt = Date().timeIntervalSince1970
+    }
+
+    public var headerValues: [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(headers.utf8))) ?? [:]
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        seq = inserted.rowID
+    }
+}
+
+public enum Outbox {
+    public static func append(_ db: Database, _ message: OutboxMessage) throws {
+        var message = message
+        try message.insert(db)
+    }
+
+    /// The oldest messages not yet published, in commit order.
+    public static func pending(_ db: Database, limit: Int) throws -> [OutboxMessage] {
+        try OutboxMessage.order(Column("seq")).limit(limit).fetchAll(db)
+    }
+
+    public static func remove(_ db: Database, seqs: [Int64]) throws {
+        _ = try OutboxMessage.filter(keys: seqs).deleteAll(db)
+    }
+
+    public static func count(_ db: Database) throws -> Int {
+        try OutboxMessage.fetchCount(db)
+    }
+}

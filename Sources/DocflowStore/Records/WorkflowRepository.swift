@@ -1,0 +1,111 @@
+import DocflowCore
+import Foundation
+import GRDB
+
+/// Workflow definitions in the `workflows` table.
+public enum WorkflowRepository {
+    public static func insert(_ db: Database, _ workflow: Workflow) throws {
+        try WorkflowRow(workflow).insert(db)
+    }
+
+    public static func update(_ db: Database, _ workflow: Workflow) throws {
+        try WorkflowRow(workflow).update(db)
+    }
+
+    /// Removes the workflow with its schedule and executions; false when there was none.
+    @discardableResult
+    public static func delete(_ db: Database, id: String) throws -> Bool {
+        try WorkflowRow.deleteOne(db, key: id)
+    }
+
+    public static func fetch(_ db: Database, id: String) throws -> Workflow? {
+        try WorkflowRow.fetchOne(db, key: id)?.workflow()
+    }
+
+    /// Every workflow, oldest first.
+    public static func fetchAll(_ db: Database) throws -> [Workflow] {
+        try WorkflowRow.order(Column("created_at"), Column("rowid")).fetchAll(db).map { try $0.workflow() }
+    }
+
+    /// Enabled event-triggered workflows, for the trigger index.
+    public static func fetchEnabledEventWorkflows(_ db: Database) throws -> [Workflow] {
+        try WorkflowRow.filter(Column("enabled") == true && Column("trigger_type") == TriggerType.event.rawValue)
+            .fetchAll(db).map { try $0.workflow() }
+    }
+}
+
+struct WorkflowRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "workflows"
+
+    var id: String
+    var name: String
+    var description: String?
+    var definition: String
+    var trigger_type: String
+    var trigger_config: String
+    var trigger_event: String?
+    var enabled: Bool
+    var created_at: String
+    var updated_at: String
+
+    init(_ workflow: Workflow) {
+        id = workflow.id
+        name = workflow.name
+        description = workflow.description
+        definition = workflow.definition.json().encodedString()
+        trigger_type = workflow.triggerType.rawValue
+        trigger_config = JSONValue.object(workflow.triggerConfig).encodedString()
+        trigger_event = workflow.triggerType == .event ? workflow.triggerConfig["event"]?.stringValue : nil
+        enabled = workflow.enabled
+        created_at = StoredDate.string(workflow.createdAt)
+        updated_at = StoredDate.string(workflow.updatedAt)
+    }
+
+    func workflow() throws -> Workflow {
+        guard let triggerType = TriggerType(rawValue: trigger_type) else {
+            throw StoreError.corrupt("workflow \(id) has trigger_type \(trigger_type)")
+        }
+        return Workflow(
+            id: id, name: name, description: description,
+            definition: try WorkflowDefinition(json: try StoredJSON.parse(definition, what: "workflow \(id) definition")),
+            triggerType: triggerType,
+            triggerConfig: try StoredJSON.parse(trigger_config, what: "workflow \(id) trigger_config").objectValue ?? [:],
+            enabled: enabled, createdAt: try StoredDate.date(created_at), updatedAt: try StoredDate.date(updated_at))
+    }
+}
+
+/// A stored row that does not read back: a bug or a hand-edited database.
+public enum StoreError: Error, CustomStringConvertible {
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let what): "database holds an unreadable value: \(what)"
+        }
+    }
+}
+
+/// Times are stored as RFC 3339 text with milliseconds, so they sort and read back exactly.
+enum StoredDate {
+    static func string(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let whole = RFC3339.string(from: Date(timeIntervalSince1970: Double(millis / 1000)))
+        let fraction = String(millis % 1000)
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+
+    static func date(_ text: String) throws -> Date {
+        guard let date = RFC3339.date(from: text) else { throw StoreError.corrupt("time \(text)") }
+        return date
+    }
+}
+
+enum StoredJSON {
+    static func parse(_ text: String, what: String) throws -> JSONValue {
+        do {
+            return try JSONValue.parse(text)
+        } catch {
+            throw StoreError.corrupt("\(what): \(error)")
+        }
+    }
+}

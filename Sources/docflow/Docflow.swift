@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Docflow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docflow",
+        abstract: "Runs document-processing workflows for the document platform, over RabbitMQ.",
+        subcommands: [Serve.self, Call.self])
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import DocflowService
+import Foundation
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the worker: the API over AMQP and HTTP, triggers, and the workflow engine.")
+
+    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
+    var amqpURL = env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+    @Option(help: "SQLite database file, created with its folder (DOCFLOW_DATABASE).")
+    var database = env("DOCFLOW_DATABASE", "./data/docflow.sqlite")
+
+    @Option(help: "Prefix of every exchange and queue docflow owns (DOCFLOW_PREFIX).")
+    var prefix = env("DOCFLOW_PREFIX", "docflow")
+
+    @Option(help: "The platform's events exchange (DOCFLOW_EVENTS_EXCHANGE).")
+    var eventsExchange = env("DOCFLOW_EVENTS_EXCHANGE", "platform.events")
+
+    @Option(help: "HTTP port; 0 turns HTTP off (DOCFLOW_HTTP_PORT).")
+    var httpPort = Int(env("DOCFLOW_HTTP_PORT", "8080")) ?? 8080
+
+    @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
+    var smtpURL = env("DOCFLOW_SMTP_URL")
+
+    @Option(help: "Mustache template mapping a document_id to a URL (DOCFLOW_DOCUMENT_URL_TEMPLATE).")
+    var documentURLTemplate = env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
+
+    @Option(help: "Folder below which file:// documents may be read (DOCFLOW_DOCUMENT_ROOT).")
+    var documentRoot = env("DOCFLOW_DOCUMENT_ROOT", "./data/documents")
+
+    @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
+    var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (DOCFLOW_LOG_LEVEL).")
+    var logLevel = env("DOCFLOW_LOG_LEVEL", "info")
+
+    func validate() throws {
+        guard ["FULL", "NORMAL"].contains(sqliteSynchronous.uppercased()) else {
+            throw ValidationError("--sqlite-synchronous must be FULL or NORMAL")
+        }
+        guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0...65535") }
+    }
+
+    func run() async throws {
+        let logger = bootstrapLogging(level: logLevel)
+        var configuration = ServiceConfiguration()
+        configuration.amqpURL = amqpURL
+        configuration.databasePath = database
+        configuration.prefix = prefix
+        configuration.eventsExchange = eventsExchange
+        configuration.httpPort = httpPort
+        configuration.smtpURL = smtpURL
+        configuration.documentURLTemplate = documentURLTemplate
+        configuration.documentRoot = documentRoot
+        configuration.synchronous = sqliteSynchronous
+        let server = try await DocflowServer(configuration: configuration, logger: logger)
+        try await server.run()
+    }
+}

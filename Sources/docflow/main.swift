@@ -1,2 +1,0 @@
-import DocflowService
-print("hi")
