@@ -1,6 +1,7 @@
 import AMQPClient
 import ArgumentParser
 import DocflowCore
+import DocflowService
 import Foundation
 import Logging
 
@@ -66,15 +67,14 @@ struct Call: AsyncParsableCommand {
         var logger = Logger(label: "docflow.call")
         logger.logLevel = .error
         let connection = AMQPConnection(try AMQPConfiguration(url: amqpURL, connectionName: "docflow call"), logger: logger)
-        defer { Task { await connection.close() } }
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {
             throw CallError("cannot reach the broker: \(error)")
         }
-        let reply = try await AMQPRequester(connection: connection).request(
-            queue: "\(prefix).api", body: JSONValue.object(request).encoded(), messageID: messageID,
-            timeout: .milliseconds(Int64(timeout * 1000)))
+        let client = try await APIClient(connection: connection, queue: "\(prefix).api")
+        let reply = try await client.send(
+            JSONValue.object(request).encoded(), messageID: messageID, timeout: .milliseconds(Int64(timeout * 1000)))
         let envelope = (try? JSONValue.parse(reply)) ?? .string(String(decoding: reply, as: UTF8.self))
         print(envelope.prettyPrinted())
         await connection.close()
@@ -85,41 +85,6 @@ struct Call: AsyncParsableCommand {
 struct CallError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// One request/reply over `amq.rabbitmq.reply-to`: no reply queue to declare or clean up.
-struct AMQPRequester {
-    let connection: AMQPConnection
-
-    func request(queue: String, body: Data, messageID: String?, timeout: Duration) async throws -> Data {
-        let channel = try await connection.openChannel()
-        let replies = try await channel.consume(queue: "amq.rabbitmq.reply-to", noAck: true)
-        let correlationID = UUID().uuidString.lowercased()
-        try await channel.publish(
-            AMQPMessage(
-                exchange: "", routingKey: queue, body: body,
-                properties: AMQPProperties(
-                    contentType: "application/json", correlationID: correlationID, replyTo: "amq.rabbitmq.reply-to",
-                    messageID: messageID),
-                mandatory: false))
-        return try await withThrowingTaskGroup(of: Data?.self) { group in
-            group.addTask {
-                for try await delivery in replies where delivery.properties.correlationID == correlationID {
-                    return delivery.body
-                }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let reply = try await group.next() ?? nil else {
-                throw CallError("no reply from \(queue) within \(timeout): is docflow serve running?")
-            }
-            return reply
-        }
-    }
 }
 
 extension JSONValue {

@@ -1,0 +1,119 @@
+import AMQPClient
+import DocflowCore
+import DocflowService
+import Foundation
+import Logging
+
+/// A `DocflowServer` of its own for one test: a unique prefix on the shared broker and a fresh
+/// database file, plus an API client and a broker connection for the test's own queues.
+final class TestServer: Sendable {
+    static let amqpURL =
+        ProcessInfo.processInfo.environment["DOCFLOW_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+    let configuration: ServiceConfiguration
+    let server: DocflowServer
+    let connection: AMQPConnection
+    let client: APIClient
+    let directory: URL
+    private let task: Task<Void, any Error>
+
+    var names: Names { configuration.names }
+
+    static func start(_ configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let id = UUID().uuidString.prefix(8).lowercased()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-test-\(id)")
+        var configuration = ServiceConfiguration()
+        configuration.amqpURL = amqpURL
+        configuration.prefix = "test-\(id)"
+        configuration.eventsExchange = "test-\(id).platform.events"
+        configuration.databasePath = directory.appendingPathComponent("docflow.sqlite").path
+        configuration.documentRoot = directory.appendingPathComponent("documents").path
+        configuration.httpPort = 0
+        configure(&configuration)
+        return try await TestServer(configuration: configuration, directory: directory)
+    }
+
+    private init(configuration: ServiceConfiguration, directory: URL) async throws {
+        var logger = Logger(label: "test.docflow")
+        logger.logLevel = ProcessInfo.processInfo.environment["DOCFLOW_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        self.configuration = configuration
+        self.directory = directory
+        let server = try await DocflowServer(configuration: configuration, logger: logger, handleSignals: false)
+        self.server = server
+        task = Task { try await server.run() }
+        var amqp = try AMQPConfiguration(url: configuration.amqpURL, connectionName: "\(configuration.prefix) test")
+        amqp.initialBackoff = .milliseconds(50)
+        connection = AMQPConnection(amqp, logger: logger)
+        try await connection.waitUntilConnected(timeout: .seconds(15))
+        client = try await APIClient(connection: connection, queue: configuration.names.apiQueue)
+    }
+
+    func call(
+        _ method: String, _ path: String, query: [String: String] = [:], body: JSONValue? = nil,
+        messageID: String? = nil
+    ) async throws -> APIClient.Reply {
+        try await client.call(method, path, query: query, body: body, messageID: messageID, timeout: .seconds(15))
+    }
+
+    /// A queue of the test's own bound to the status exchange, as a monitoring consumer would.
+    func monitor(binding: String) async throws -> AMQPConsumer {
+        let channel = try await connection.openChannel()
+        let queue = "\(configuration.prefix).monitor.\(UUID().uuidString.prefix(6))"
+        try await channel.declare(AMQPQueue(queue, durable: false, exclusive: true, autoDelete: true))
+        try await channel.bind(AMQPBinding(queue: queue, exchange: names.statusExchange, routingKey: binding))
+        return try await channel.consume(queue: queue, noAck: true)
+    }
+
+    /// Stops the server gracefully and removes what it declared on the broker.
+    func stop() async throws {
+        await server.shutdown()
+        try await task.value
+        let channel = try await connection.openChannel()
+        for queue in [names.apiQueue, names.deadLetterQueue, names.platformEventsQueue] {
+            _ = try? await channel.deleteQueue(queue)
+        }
+        for exchange in [names.statusExchange, names.deadLetterExchange, names.eventsExchange] {
+            try? await channel.deleteExchange(exchange)
+        }
+        await connection.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// The seed's create example (shared/examples/create-workflow.json).
+let seedCreateWorkflow: JSONValue = try! JSONValue.parse(
+    """
+    {
+      "name": "Invoice Processing",
+      "description": "Automatically extract data from invoices",
+      "definition": {
+        "steps": [
+          {"id": "parse", "type": "parse", "config": {}},
+          {"id": "extract", "type": "extract", "config": {"schema_id": "invoice-schema"}},
+          {"id": "notify", "type": "integration", "config": {"integration_id": "slack-uuid", "template": "Invoice processed: {{invoice_number}}"}}
+        ]
+      },
+      "trigger_type": "event",
+      "trigger_config": {"event": "document.uploaded", "filters": {"file_type": "pdf", "knowledge_base_id": "kb-uuid"}},
+      "enabled": true
+    }
+    """)
+
+extension AsyncSequence where Self: Sendable, Element: Sendable {
+    /// The next element, or nil when none comes within `timeout`.
+    func first(within timeout: Duration) async throws -> Element? {
+        try await withThrowingTaskGroup(of: Element?.self) { group in
+            group.addTask {
+                var iterator = self.makeAsyncIterator()
+                return try await iterator.next()
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let result = try await group.next() ?? nil
+            group.cancelAll()
+            return result
+        }
+    }
+}
