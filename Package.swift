@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "docflow", targets: ["docflow"]),
+        .executable(name: "docflow-jq", targets: ["docflow-jq"]),
         .library(name: "AMQPClient", targets: ["AMQPClient"]),
     ],
     dependencies: [
@@ -27,6 +28,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // jq runs in helper processes: libjq 1.6 is neither thread-safe nor interruptible.
+        .executableTarget(
+            name: "docflow-jq",
+            linkerSettings: [.linkedLibrary("jq")]
+        ),
         .target(name: "DocflowCore"),
         .target(
             name: "DocflowStore",
@@ -36,9 +42,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "DocflowEngine",
+            dependencies: [
+                "DocflowCore",
+                "DocflowStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "DocflowService",
             dependencies: [
                 "AMQPClient",
+                "DocflowEngine",
                 "DocflowCore",
                 "DocflowStore",
                 .product(name: "Logging", package: "swift-log"),
@@ -53,6 +68,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
+        .testTarget(name: "DocflowEngineTests", dependencies: ["DocflowEngine", "DocflowCore"]),
         .testTarget(name: "DocflowServiceTests", dependencies: ["DocflowService", "DocflowCore"]),
         .testTarget(
             name: "AMQPClientIntegrationTests",

@@ -47,6 +47,7 @@ enum Migrations {
             try db.create(table: "executions") { t in
                 t.primaryKey("id", .text)
                 t.column("workflow_id", .text).notNull().references("workflows", onDelete: .cascade)
+                t.column("workflow_name", .text).notNull()
                 t.column("status", .text).notNull()
                 t.column("triggered_by", .text).notNull()
                 t.column("trigger_data", .text).notNull()
@@ -55,8 +56,6 @@ enum Migrations {
                 t.column("started_at", .text).notNull()
                 t.column("completed_at", .text)
                 t.column("error", .text)
-                // Bumped on every transition, so status events of one execution keep their order.
-                t.column("version", .integer).notNull().defaults(to: 0)
             }
             try db.create(
                 index: "executions_by_workflow", on: "executions", columns: ["workflow_id", "started_at"])
@@ -66,7 +65,6 @@ enum Migrations {
             try db.create(table: "execution_steps") { t in
                 t.column("execution_id", .text).notNull().references("executions", onDelete: .cascade)
                 t.column("step_id", .text).notNull()
-                t.column("position", .integer).notNull()
                 t.column("type", .text).notNull()
                 t.column("status", .text).notNull()
                 t.column("attempts", .integer).notNull().defaults(to: 0)
@@ -75,6 +73,10 @@ enum Migrations {
                 t.column("duration_ms", .integer)
                 t.column("output", .text)
                 t.column("error", .text)
+                // Where control went next: a condition's branch survives a restart with it.
+                t.column("next_step", .text)
+                // The entry's place in the execution log.
+                t.column("seq", .integer).notNull()
                 t.primaryKey(["execution_id", "step_id"])
             }
 

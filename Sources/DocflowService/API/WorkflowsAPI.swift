@@ -1,81 +1,123 @@
 import DocflowCore
+import DocflowEngine
 import DocflowStore
 import Foundation
 import GRDB
 
 /// The workflow routes of the seed: list, create, get, update, delete.
 struct WorkflowsAPI: Sendable {
-    let store: Store
-    let names: Names
-    /// Called after a commit that wrote status events, so they go out at once.
-    let didCommit: @Sendable () -> Void
+    let context: APIContext
 
     func register(in router: inout Router) {
+        let store = context.store
+        let names = context.names
         router.on("GET", "/api/workflows") { _, _ in
             let workflows = try await store.read { db in try WorkflowRepository.fetchAll(db) }
             return .ok(["workflows": .array(workflows.map { $0.json() })])
         }
         router.on("POST", "/api/workflows") { request, _ in
-            try await mutate(request) { db in
-                let draft = try WorkflowValidator.validateCreate(request.body ?? .null).get()
+            let draft = try WorkflowValidator.validateCreate(request.body ?? .null).get()
+            try await context.checkExpressions(draft.definition)
+            return try await context.mutate(request) { db in
                 let now = Date()
                 let workflow = Workflow(id: UUID().uuidString.lowercased(), draft: draft, createdAt: now, updatedAt: now)
                 try WorkflowRepository.insert(db, workflow)
-                try Outbox.append(db, StatusEvents.definition(.created, workflow, names: names))
+                try Outbox.append(db, StatusEvents.definition(.created, workflow, exchange: names.statusExchange))
                 return .created(workflow.json())
-            }
+            }.response
         }
         router.on("GET", "/api/workflows/{id}") { _, parameters in
-            let id = parameters["id"]
-            guard let workflow = try await store.read({ db in try WorkflowRepository.fetch(db, id: id) }) else {
-                throw APIError.notFound("workflow \(id) does not exist")
-            }
-            return .ok(workflow.json())
+            .ok(try await context.workflow(parameters["id"]).json())
         }
         router.on("PUT", "/api/workflows/{id}") { request, parameters in
             let id = parameters["id"]
-            return try await mutate(request) { db in
-                guard var workflow = try WorkflowRepository.fetch(db, id: id) else {
+            let existing = try await context.workflow(id)
+            let draft = try WorkflowValidator.validateUpdate(request.body ?? .null, existing: existing).get()
+            try await context.checkExpressions(draft.definition)
+            return try await context.mutate(request) { db in
+                guard let current = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
-                let draft = try WorkflowValidator.validateUpdate(request.body ?? .null, existing: workflow).get()
-                workflow = Workflow(id: id, draft: draft, createdAt: workflow.createdAt, updatedAt: Date())
+                let workflow = Workflow(id: id, draft: draft, createdAt: current.createdAt, updatedAt: Date())
                 try WorkflowRepository.update(db, workflow)
-                try Outbox.append(db, StatusEvents.definition(.updated, workflow, names: names))
+                try Outbox.append(db, StatusEvents.definition(.updated, workflow, exchange: names.statusExchange))
                 return .ok(workflow.json())
-            }
+            }.response
         }
         router.on("DELETE", "/api/workflows/{id}") { request, parameters in
             let id = parameters["id"]
-            return try await mutate(request) { db in
+            return try await context.mutate(request) { db in
                 guard let workflow = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
+                let running = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM executions WHERE workflow_id = ? AND status = 'running'",
+                    arguments: [id]) ?? 0
+                if running > 0 {
+                    throw APIError.conflict(
+                        "workflow \(id) has \(running) running execution(s); cancel them or wait before deleting it")
+                }
                 try WorkflowRepository.delete(db, id: id)
-                try Outbox.append(db, StatusEvents.definition(.deleted, workflow, names: names))
+                try Outbox.append(db, StatusEvents.definition(.deleted, workflow, exchange: names.statusExchange))
                 return .noContent
+            }.response
+        }
+    }
+}
+
+/// What every API handler shares.
+struct APIContext: Sendable {
+    let store: Store
+    let names: Names
+    let jq: JQPool
+    let engine: Engine
+    /// Called after a commit that wrote status events, so they go out at once.
+    let didCommit: @Sendable () -> Void
+
+    func workflow(_ id: String) async throws -> Workflow {
+        guard let workflow = try await store.read({ db in try WorkflowRepository.fetch(db, id: id) }) else {
+            throw APIError.notFound("workflow \(id) does not exist")
+        }
+        return workflow
+    }
+
+    /// Compiles every jq program of a definition, so a syntax error is a 400 naming its step.
+    func checkExpressions(_ definition: WorkflowDefinition) async throws {
+        var details: [FieldError] = []
+        for (index, step) in definition.steps.enumerated() where step.type == .transform || step.type == .condition {
+            guard let program = step.config["expression"]?.stringValue else { continue }
+            let field = "definition.steps[\(index)].config.expression"
+            do {
+                try await jq.compile(program)
+            } catch .compile(let message) {
+                details.append(FieldError(field: field, message: "does not compile: \(message)"))
+            } catch {
+                throw APIError(
+                    status: 503, code: "unavailable", message: "cannot check \(field) right now: \(error)")
             }
         }
+        if !details.isEmpty { throw APIError.validation(ValidationFailure(details: details)) }
     }
 
     /// Runs a change in one transaction with its idempotency record: a request whose
-    /// `message_id` was seen in the last 24 hours gets the first reply and changes nothing.
+    /// `message_id` was seen in the last 24 hours gets the first reply (`replayed`) and changes
+    /// nothing.
     func mutate(_ request: APIRequest, _ change: @Sendable @escaping (Database) throws -> APIResponse) async throws
-        -> APIResponse
+        -> (response: APIResponse, replayed: Bool)
     {
-        let response = try await store.write { db -> APIResponse in
+        let result = try await store.write { db -> (APIResponse, Bool) in
             if let messageID = request.messageID,
                 let recorded = try ProcessedMessages.reply(db, messageID: messageID)
             {
-                return try APIResponse(envelope: JSONValue.parse(recorded))
+                return (try APIResponse(envelope: JSONValue.parse(recorded)), true)
             }
             let response = try change(db)
             if let messageID = request.messageID {
                 try ProcessedMessages.record(db, messageID: messageID, reply: response.envelope.encoded())
             }
-            return response
+            return (response, false)
         }
         didCommit()
-        return response
+        return result
     }
 }

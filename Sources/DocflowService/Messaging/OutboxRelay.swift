@@ -1,4 +1,5 @@
 import AMQPClient
+import DocflowCore
 import DocflowStore
 import Foundation
 import Logging

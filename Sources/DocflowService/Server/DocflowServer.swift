@@ -1,5 +1,6 @@
 import AMQPClient
 import DocflowCore
+import DocflowEngine
 import DocflowStore
 import Foundation
 import Logging
@@ -10,6 +11,8 @@ import ServiceLifecycle
 public final class DocflowServer: Sendable {
     public let configuration: ServiceConfiguration
     public let store: Store
+    public let engine: Engine
+    let jq: JQPool
     let consuming: AMQPConnection
     let publishing: AMQPConnection
     private let logger: Logger
@@ -49,19 +52,39 @@ public final class DocflowServer: Sendable {
         try await replyChannel.enableConfirms()
 
         let relay = OutboxRelay(store: store, channel: relayChannel, logger: logger)
+        let jq = JQPool(executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses, logger: logger)
+        var executors = StepExecutors()
+        executors.register(.transform, TransformStep(jq: jq))
+        executors.register(.condition, ConditionStep(jq: jq))
+        for type in [StepType.parse, .extract, .integration] { executors.register(type, UnavailableStep(type)) }
+        let journal = Journal(
+            store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.wake() })
+        let engine = Engine(
+            store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
+            logger: logger)
+        self.engine = engine
+        self.jq = jq
         var router = Router(logger: logger)
-        WorkflowsAPI(store: store, names: names, didCommit: { relay.wake() }).register(in: &router)
+        let context = APIContext(store: store, names: names, jq: jq, engine: engine, didCommit: { relay.wake() })
+        WorkflowsAPI(context: context).register(in: &router)
+        ExecutionsAPI(context: context).register(in: &router)
         let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
         let api = APIConsumer(
             router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,
             queue: names.apiQueue, logger: logger)
         let janitor = Janitor(store: store, logger: logger)
         services = Services(relay: relay, api: api, janitor: janitor)
+        let engineService = EngineService(engine: engine, logger: logger)
+        let journalService = JournalService(journal: journal)
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
+                // Shutdown runs bottom-up: stop taking requests, let executions reach a step
+                // boundary, write their history, then publish it.
                 .init(service: relay, serviceName: "status-relay"),
+                .init(service: journalService, serviceName: "journal"),
                 .init(service: janitor, serviceName: "janitor"),
+                .init(service: engineService, serviceName: "engine"),
                 .init(service: api, serviceName: "api"),
             ],
             logger: logger)
@@ -86,6 +109,7 @@ public final class DocflowServer: Sendable {
         try await group.run()
         await consuming.close()
         await publishing.close()
+        jq.shutdown()
         logger.info("docflow stopped")
     }
 
@@ -96,6 +120,41 @@ public final class DocflowServer: Sendable {
 
     /// Whether both broker connections are up.
     public var isBrokerConnected: Bool { consuming.isConnected && publishing.isConnected }
+}
+
+/// Resumes interrupted executions at start; at shutdown, stops executions at step boundaries.
+final class EngineService: Service, Sendable {
+    let engine: Engine
+    let logger: Logger
+
+    init(engine: Engine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let resumed = try await engine.resumeInterrupted()
+        if resumed > 0 { logger.info("resumed interrupted executions", metadata: ["count": "\(resumed)"]) }
+        try? await gracefulShutdown()
+        await engine.stop()
+    }
+}
+
+/// The journal's writer; at shutdown it writes what is queued, then returns.
+final class JournalService: Service, Sendable {
+    let journal: Journal
+
+    init(journal: Journal) {
+        self.journal = journal
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await journal.run()
+        } onGracefulShutdown: { [journal] in
+            journal.stop()
+        }
+    }
 }
 
 /// Forgets idempotency records older than their 24 hours, once an hour.

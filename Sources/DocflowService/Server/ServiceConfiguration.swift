@@ -13,6 +13,12 @@ public struct ServiceConfiguration: Sendable {
     public var documentRoot = "./data/documents"
     /// How many API requests run at once.
     public var apiConcurrency: UInt16 = 64
+    /// How many executions run at once; more wait their turn.
+    public var maxConcurrentExecutions = 256
+    /// How many jq helper processes run programs at once.
+    public var jqProcesses = 2
+    /// The `docflow-jq` helper; by default beside the docflow binary.
+    public var jqPath: String?
     /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
     public var synchronous = "FULL"
 

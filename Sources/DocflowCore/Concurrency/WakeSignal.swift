@@ -1,7 +1,9 @@
 import Synchronization
 
 /// Wakes one waiting loop; a signal sent while nobody waits is kept for the next wait.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
+    public init() {}
+
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -9,7 +11,7 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -22,7 +24,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns when signalled or after `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
             group.addTask {

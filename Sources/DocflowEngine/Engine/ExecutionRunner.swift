@@ -1,0 +1,203 @@
+import DocflowCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs one execution from wherever its log says it is: steps that completed before (a restart,
+/// a retry) are replayed from the log, not run again.
+struct ExecutionRunner {
+    private enum Outcome {
+        case next(StepTarget)
+        case failed(String)
+    }
+
+    let executors: StepExecutors
+    let journal: Journal
+    let cancelled: Flag
+    let stopping: Flag
+    var logger: Logger
+    var execution: Execution
+
+    /// Returns when the execution finished, or left it `running` because the worker is stopping.
+    mutating func run() async {
+        let steps = execution.definition.steps
+        var index: Int? = steps.isEmpty ? nil : 0
+        var visited: Set<String> = []
+        while let position = index {
+            let step = steps[position]
+            visited.insert(step.id)
+            if let run = execution.run(of: step.id),
+                run.status == .completed || (run.status == .failed && step.onError == .continue)
+            {
+                index = successor(of: position, run.next ?? step.next)
+                continue
+            }
+            if cancelled.isSet { return await finish(.cancelled, error: "cancelled", visited: visited.subtracting([step.id])) }
+            if stopping.isSet {
+                logger.info("leaving the execution to resume after restart", metadata: ["step_id": "\(step.id)"])
+                return
+            }
+            switch await runStep(step, at: position) {
+            case .next(let target):
+                index = successor(of: position, target)
+            case .failed(let message):
+                return await finish(.failed, error: "step \(step.id) failed: \(message)", visited: visited)
+            }
+        }
+        if cancelled.isSet, visited.count < steps.count {
+            return await finish(.cancelled, error: "cancelled", visited: visited)
+        }
+        await finish(.completed, error: nil, visited: visited)
+    }
+
+    private func successor(of position: Int, _ target: StepTarget?) -> Int? {
+        let steps = execution.definition.steps
+        switch target {
+        case .end?: return nil
+        case .step(let id)?: return steps.firstIndex { $0.id == id }
+        case nil: return position + 1 < steps.count ? position + 1 : nil
+        }
+    }
+
+    private mutating func runStep(_ step: StepDefinition, at position: Int) async -> Outcome {
+        var logger = self.logger
+        logger[metadataKey: "step_id"] = "\(step.id)"
+        guard let executor = executors[step.type] else {
+            var run = StepRun(stepID: step.id, type: step.type, status: .failed, attempts: 0, startedAt: Date())
+            run.error = "no executor for \(step.type.rawValue) steps"
+            run.completedAt = run.startedAt
+            await record(run)
+            return step.onError == .continue ? .next(step.next ?? following(position)) : .failed(run.error!)
+        }
+        let policy = step.retry ?? executor.defaultRetry
+        let timeout = Duration.milliseconds(step.timeoutMs ?? StepDefinition.defaultTimeoutMs)
+        let startedAt = Date()
+        var attempt = 0
+        while true {
+            attempt += 1
+            var run = StepRun(stepID: step.id, type: step.type, status: .running, attempts: attempt, startedAt: startedAt)
+            await record(run)
+            let begin = ContinuousClock.now
+            let context = StepContext(
+                json: ExecutionContext.build(for: execution), executionID: execution.id, workflowID: execution.workflowID,
+                stepID: step.id, attempt: attempt, deadline: begin.advanced(by: timeout))
+            let result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
+                try await executor.execute(step, context: context)
+            }
+            run.durationMs = Int((ContinuousClock.now - begin).milliseconds)
+            run.completedAt = Date()
+            switch result {
+            case .success(let stepResult):
+                run.status = .completed
+                run.output = stepResult.output
+                run.next = stepResult.next ?? step.next ?? following(position)
+                await record(run)
+                return .next(run.next!)
+            case .failure(let error):
+                let canRetry = error.retryable && attempt < policy.maxAttempts && !cancelled.isSet && !stopping.isSet
+                if canRetry {
+                    logger.info(
+                        "step failed; retrying",
+                        metadata: ["attempt": "\(attempt)", "error": "\(error.message)"])
+                    try? await Task.sleep(for: .milliseconds(policy.delayMs(afterAttempt: attempt)))
+                    continue
+                }
+                run.status = .failed
+                run.error = error.message
+                run.output = error.output
+                if step.onError == .continue { run.next = step.next ?? following(position) }
+                await record(run)
+                logger.warning("step failed", metadata: ["attempts": "\(attempt)", "error": "\(error.message)"])
+                return step.onError == .continue ? .next(run.next!) : .failed(error.message)
+            }
+        }
+    }
+
+    private func following(_ position: Int) -> StepTarget {
+        let steps = execution.definition.steps
+        return position + 1 < steps.count ? .step(steps[position + 1].id) : .end
+    }
+
+    /// Updates the log in memory and queues the transition for the journal.
+    private mutating func record(_ run: StepRun) async {
+        let seq: Int
+        if let index = execution.log.firstIndex(where: { $0.stepID == run.stepID }) {
+            execution.log[index] = run
+            seq = index
+        } else {
+            execution.log.append(run)
+            seq = execution.log.count - 1
+        }
+        await journal.append(.step(run, seq: seq, of: execution))
+    }
+
+    /// Logs every step off the taken path as skipped, then the execution's end.
+    private mutating func finish(_ status: ExecutionStatus, error: String?, visited: Set<String>) async {
+        let now = Date()
+        for step in execution.definition.steps where execution.run(of: step.id) == nil {
+            await record(StepRun(stepID: step.id, type: step.type, status: .skipped, attempts: 0, completedAt: now))
+        }
+        execution.status = status
+        execution.completedAt = now
+        execution.error = error
+        await journal.append(.finished(execution))
+        logger.info(
+            "execution \(status.rawValue)",
+            metadata: [
+                "duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))",
+                "error": "\(error ?? "")",
+            ])
+    }
+}
+
+/// Runs `operation`, giving up on it after `timeout`. An operation that ignores cancellation is
+/// left to finish on its own; its result is dropped.
+func withDeadline(
+    _ timeout: Duration, _ operation: @escaping @Sendable () async throws(StepError) -> StepResult
+) async -> Result<StepResult, StepError> {
+    let race = Race()
+    return await withCheckedContinuation { continuation in
+        let work = Task {
+            let result: Result<StepResult, StepError>
+            do throws(StepError) {
+                result = .success(try await operation())
+            } catch {
+                result = .failure(error)
+            }
+            if race.once.claim() {
+                race.cancelTimer()
+                continuation.resume(returning: result)
+            }
+        }
+        race.setTimer(
+            Task {
+                guard (try? await Task.sleep(for: timeout)) != nil, race.once.claim() else { return }
+                work.cancel()
+                continuation.resume(returning: .failure(StepError("step timed out after \(timeout.milliseconds) ms")))
+            })
+    }
+}
+
+private final class Race: Sendable {
+    let once = Flag()
+    private let timer = Mutex<Task<Void, Never>?>(nil)
+
+    func setTimer(_ task: Task<Void, Never>) {
+        let cancelNow = timer.withLock { timer -> Bool in
+            timer = task
+            return once.isSet
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func cancelTimer() {
+        timer.withLock { $0 }?.cancel()
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,100 @@
+import DocflowCore
+import Foundation
+
+/// Runs one type of step. The engine owns retries, timeouts, logging and events; an executor
+/// only turns a step's config and context into an output or an error.
+public protocol StepExecutor: Sendable {
+    /// The retry policy of steps of this type that set none.
+    var defaultRetry: RetryPolicy { get }
+
+    func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult
+}
+
+extension StepExecutor {
+    public var defaultRetry: RetryPolicy { .none }
+}
+
+/// What a step sees when it runs.
+public struct StepContext: Sendable {
+    /// The execution context of contract section 6.
+    public let json: JSONValue
+    public let executionID: String
+    public let workflowID: String
+    public let stepID: String
+    public let attempt: Int
+    /// When the step's `timeout_ms` runs out.
+    public let deadline: ContinuousClock.Instant
+
+    public init(
+        json: JSONValue, executionID: String, workflowID: String, stepID: String, attempt: Int,
+        deadline: ContinuousClock.Instant
+    ) {
+        self.json = json
+        self.executionID = executionID
+        self.workflowID = workflowID
+        self.stepID = stepID
+        self.attempt = attempt
+        self.deadline = deadline
+    }
+
+    /// Time left before the deadline, at least a millisecond.
+    public var remaining: Duration {
+        max(deadline - ContinuousClock.now, .milliseconds(1))
+    }
+}
+
+/// A step's output, and where control goes next when the step decides (a condition's branch).
+public struct StepResult: Sendable {
+    public var output: JSONValue
+    public var next: StepTarget?
+
+    public init(output: JSONValue, next: StepTarget? = nil) {
+        self.output = output
+        self.next = next
+    }
+}
+
+/// Why a step failed, in a sentence for the execution log.
+public struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    /// Whether another attempt may succeed (network trouble, 5xx) under the step's retry policy.
+    public var retryable: Bool
+    /// Details for the log, such as an HTTP status and body excerpt.
+    public var output: JSONValue?
+
+    public init(_ message: String, retryable: Bool = true, output: JSONValue? = nil) {
+        self.message = message
+        self.retryable = retryable
+        self.output = output
+    }
+
+    public var description: String { message }
+}
+
+/// The executor of each step type.
+public struct StepExecutors: Sendable {
+    private var executors: [StepType: any StepExecutor] = [:]
+
+    public init() {}
+
+    public mutating func register(_ type: StepType, _ executor: any StepExecutor) {
+        executors[type] = executor
+    }
+
+    public subscript(_ type: StepType) -> (any StepExecutor)? {
+        executors[type]
+    }
+}
+
+/// Fails steps of a type this build of docflow cannot run yet, saying so.
+public struct UnavailableStep: StepExecutor {
+    public let type: StepType
+
+    public init(_ type: StepType) {
+        self.type = type
+    }
+
+    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+        throw StepError("\(type.rawValue) steps are not available in this version of docflow", retryable: false)
+    }
+}

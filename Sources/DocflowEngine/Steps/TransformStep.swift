@@ -1,0 +1,55 @@
+import DocflowCore
+
+/// `transform`: runs `config.expression` (jq) on the context. One result is the output; none is
+/// `null`; several are an array.
+public struct TransformStep: StepExecutor {
+    let jq: JQPool
+
+    public init(jq: JQPool) {
+        self.jq = jq
+    }
+
+    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+        let results = try await evaluate(jq, step, context)
+        switch results.count {
+        case 0: return StepResult(output: .null)
+        case 1: return StepResult(output: results[0])
+        default: return StepResult(output: .array(results))
+        }
+    }
+}
+
+/// `condition`: runs `config.expression` and goes to `config.then` when its first result is
+/// truthy by jq's rules (anything but `false` and `null`), else to `config.else`.
+public struct ConditionStep: StepExecutor {
+    let jq: JQPool
+
+    public init(jq: JQPool) {
+        self.jq = jq
+    }
+
+    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+        let results = try await evaluate(jq, step, context)
+        let truthy = results.first.map { $0 != .null && $0 != .bool(false) } ?? false
+        let branch = truthy ? "then" : "else"
+        guard let target = step.config[branch]?.stringValue else {
+            throw StepError("condition has no \(branch) target", retryable: false)
+        }
+        return StepResult(
+            output: ["result": .bool(truthy), "branch": .string(branch), "next": .string(target)],
+            next: StepTarget(target))
+    }
+}
+
+private func evaluate(_ jq: JQPool, _ step: StepDefinition, _ context: StepContext) async throws(StepError)
+    -> [JSONValue]
+{
+    guard let program = step.config["expression"]?.stringValue else {
+        throw StepError("config.expression is missing", retryable: false)
+    }
+    do {
+        return try await jq.evaluate(program, input: context.json, timeout: context.remaining)
+    } catch {
+        throw StepError(error.description)
+    }
+}

@@ -1,0 +1,125 @@
+import DocflowCore
+import DocflowEngine
+import DocflowStore
+import Foundation
+import GRDB
+
+/// Execute, the executions list, cancel and retry.
+struct ExecutionsAPI: Sendable {
+    let context: APIContext
+
+    func register(in router: inout Router) {
+        let store = context.store
+        let engine = context.engine
+        router.on("POST", "/api/workflows/{id}/execute") { request, parameters in
+            let id = parameters["id"]
+            let triggerData: JSONValue
+            switch request.body?["trigger_data"] {
+            case nil, .null?: triggerData = .object([:])
+            case .object(let fields)?: triggerData = .object(fields)
+            default: throw APIError.validation(field: "trigger_data", "must be an object")
+            }
+            if let body = request.body, body.objectValue == nil {
+                throw APIError.validation(field: "body", "must be an object")
+            }
+            return try await start(workflowID: id, triggeredBy: .manual, triggerData: triggerData, request: request)
+        }
+        router.on("GET", "/api/workflows/{id}/executions") { request, parameters in
+            let id = parameters["id"]
+            _ = try await context.workflow(id)
+            let limit = try Self.limit(request.query["limit"])
+            let executionID = request.query["execution_id"]
+            let executions = try await store.read { db in
+                try ExecutionRepository.list(db, workflowID: id, limit: limit, executionID: executionID)
+            }
+            return .ok(["executions": .array(executions.map { $0.json() })])
+        }
+        router.on("POST", "/api/workflows/{id}/executions/{execution_id}/cancel") { _, parameters in
+            let execution = try await context.execution(parameters["execution_id"], of: parameters["id"])
+            guard execution.status == .running else {
+                throw APIError.conflict(
+                    "execution \(execution.id) is \(execution.status.rawValue); only running executions can be cancelled")
+            }
+            if await !engine.cancel(executionID: execution.id) {
+                // Not running in this worker (an orphan): end it here.
+                var cancelled = execution
+                cancelled.status = .cancelled
+                cancelled.completedAt = Date()
+                cancelled.error = "cancelled"
+                try await engine.journal.commit(.finished(cancelled))
+            }
+            return .ok(try await context.execution(execution.id, of: execution.workflowID).json())
+        }
+        router.on("POST", "/api/workflows/{id}/executions/{execution_id}/retry") { _, parameters in
+            let execution = try await context.execution(parameters["execution_id"], of: parameters["id"])
+            guard execution.status == .failed else {
+                throw APIError.conflict(
+                    "execution \(execution.id) is \(execution.status.rawValue); only failed executions can be retried")
+            }
+            guard !engine.isRunning(execution.id) else {
+                throw APIError.conflict("execution \(execution.id) is still finishing")
+            }
+            let retried = try await engine.retry(execution)
+            context.didCommit()
+            return .accepted(retried.startedJSON())
+        }
+    }
+
+    static func limit(_ text: String?) throws -> Int {
+        guard let text else { return 20 }
+        guard let value = Int(text), (1...100).contains(value) else {
+            throw APIError.validation(field: "limit", "must be an integer from 1 to 100")
+        }
+        return value
+    }
+
+    /// Creates and starts an execution in one transaction with the request's idempotency record;
+    /// a replayed request starts nothing and gets the first reply.
+    func start(workflowID: String, triggeredBy: TriggerType, triggerData: JSONValue, request: APIRequest)
+        async throws -> APIResponse
+    {
+        let journal = context.engine.journal
+        let box = ExecutionBox()
+        let (response, replayed) = try await context.mutate(request) { db in
+            guard let workflow = try WorkflowRepository.fetch(db, id: workflowID) else {
+                throw APIError.notFound("workflow \(workflowID) does not exist")
+            }
+            guard workflow.enabled else {
+                throw APIError.conflict("workflow \(workflowID) is disabled; enable it to execute it")
+            }
+            let execution = Execution(workflow: workflow, triggeredBy: triggeredBy, triggerData: triggerData)
+            try journal.write(db, .started(execution))
+            box.set(execution)
+            return .accepted(execution.startedJSON())
+        }
+        if !replayed, let execution = box.value { context.engine.launch(execution) }
+        return response
+    }
+}
+
+extension APIResponse {
+    /// 202: the execution runs after the reply.
+    static func accepted(_ body: JSONValue) -> APIResponse { APIResponse(status: 202, body: body) }
+}
+
+extension APIContext {
+    func execution(_ executionID: String, of workflowID: String) async throws -> Execution {
+        let execution = try await store.read { db in try ExecutionRepository.fetch(db, id: executionID) }
+        guard let execution, execution.workflowID == workflowID else {
+            throw APIError.notFound("execution \(executionID) of workflow \(workflowID) does not exist")
+        }
+        return execution
+    }
+}
+
+/// Carries a value out of a database transaction closure.
+final class ExecutionBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Execution?
+
+    func set(_ execution: Execution) {
+        lock.withLock { stored = execution }
+    }
+
+    var value: Execution? { lock.withLock { stored } }
+}

@@ -1,0 +1,126 @@
+import DocflowCore
+import Foundation
+import GRDB
+
+/// Executions and their step logs, in `executions` and `execution_steps`.
+public enum ExecutionRepository {
+    public static func insert(_ db: Database, _ execution: Execution) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO executions
+                (id, workflow_id, workflow_name, status, triggered_by, trigger_data, definition, started_at, completed_at, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                execution.id, execution.workflowID, execution.workflowName, execution.status.rawValue,
+                execution.triggeredBy.rawValue, execution.triggerData.encodedString(),
+                execution.definition.json().encodedString(), StoredDate.string(execution.startedAt),
+                execution.completedAt.map(StoredDate.string), execution.error,
+            ])
+        for (seq, run) in execution.log.enumerated() {
+            try saveStep(db, executionID: execution.id, run: run, seq: seq)
+        }
+    }
+
+    /// Writes a log entry; `seq` is its place in the log.
+    public static func saveStep(_ db: Database, executionID: String, run: StepRun, seq: Int) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO execution_steps
+                (execution_id, step_id, type, status, attempts, started_at, completed_at, duration_ms, output, error, next_step, seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (execution_id, step_id) DO UPDATE SET
+                status = excluded.status, attempts = excluded.attempts, started_at = excluded.started_at,
+                completed_at = excluded.completed_at, duration_ms = excluded.duration_ms, output = excluded.output,
+                error = excluded.error, next_step = excluded.next_step, seq = excluded.seq
+                """)
+        try statement.execute(arguments: [
+            executionID, run.stepID, run.type.rawValue, run.status.rawValue, run.attempts,
+            run.startedAt.map(StoredDate.string), run.completedAt.map(StoredDate.string), run.durationMs,
+            run.output?.encodedString(), run.error, run.next?.rawValue, seq,
+        ])
+    }
+
+    public static func finish(
+        _ db: Database, executionID: String, status: ExecutionStatus, completedAt: Date, error: String?
+    ) throws {
+        let statement = try db.cachedStatement(
+            sql: "UPDATE executions SET status = ?, completed_at = ?, error = ? WHERE id = ?")
+        try statement.execute(arguments: [status.rawValue, StoredDate.string(completedAt), error, executionID])
+    }
+
+    /// Makes a failed execution run again from its failed step: completed steps keep their output.
+    public static func reopen(_ db: Database, executionID: String) throws {
+        try db.execute(
+            sql: "UPDATE executions SET status = 'running', completed_at = NULL, error = NULL WHERE id = ?",
+            arguments: [executionID])
+        try db.execute(
+            sql: "DELETE FROM execution_steps WHERE execution_id = ? AND status IN ('failed', 'skipped', 'running')",
+            arguments: [executionID])
+    }
+
+    public static func fetch(_ db: Database, id: String) throws -> Execution? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        return try execution(from: row, log: steps(db, executionID: id))
+    }
+
+    /// Newest first; with `executionID`, only that one.
+    public static func list(_ db: Database, workflowID: String, limit: Int, executionID: String? = nil) throws
+        -> [Execution]
+    {
+        let rows: [Row]
+        if let executionID {
+            rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM executions WHERE workflow_id = ? AND id = ?", arguments: [workflowID, executionID])
+        } else {
+            rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM executions WHERE workflow_id = ? ORDER BY rowid DESC LIMIT ?",
+                arguments: [workflowID, limit])
+        }
+        return try rows.map { row in try execution(from: row, log: steps(db, executionID: row["id"])) }
+    }
+
+    /// Executions left `running`, oldest first: after a restart they resume.
+    public static func fetchRunning(_ db: Database) throws -> [Execution] {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE status = 'running' ORDER BY rowid")
+        return try rows.map { row in try execution(from: row, log: steps(db, executionID: row["id"])) }
+    }
+
+    private static func steps(_ db: Database, executionID: String) throws -> [StepRun] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM execution_steps WHERE execution_id = ? ORDER BY seq", arguments: [executionID]
+        ).map { row in
+            let type: String = row["type"]
+            let status: String = row["status"]
+            guard let stepType = StepType(rawValue: type), let stepStatus = StepStatus(rawValue: status) else {
+                throw StoreError.corrupt("step \(row["step_id"] as String) of execution \(executionID)")
+            }
+            let output: String? = row["output"]
+            let next: String? = row["next_step"]
+            let startedAt: String? = row["started_at"]
+            let completedAt: String? = row["completed_at"]
+            return StepRun(
+                stepID: row["step_id"], type: stepType, status: stepStatus, attempts: row["attempts"],
+                startedAt: try startedAt.map(StoredDate.date), completedAt: try completedAt.map(StoredDate.date),
+                durationMs: row["duration_ms"], output: try output.map { try StoredJSON.parse($0, what: "step output") },
+                error: row["error"], next: next.map(StepTarget.init))
+        }
+    }
+
+    private static func execution(from row: Row, log: [StepRun]) throws -> Execution {
+        let id: String = row["id"]
+        let status: String = row["status"]
+        let triggeredBy: String = row["triggered_by"]
+        guard let executionStatus = ExecutionStatus(rawValue: status), let trigger = TriggerType(rawValue: triggeredBy)
+        else { throw StoreError.corrupt("execution \(id)") }
+        let completedAt: String? = row["completed_at"]
+        return Execution(
+            id: id, workflowID: row["workflow_id"], workflowName: row["workflow_name"], status: executionStatus,
+            triggeredBy: trigger, triggerData: try StoredJSON.parse(row["trigger_data"], what: "execution \(id) trigger_data"),
+            definition: try WorkflowDefinition(json: try StoredJSON.parse(row["definition"], what: "execution \(id) definition")),
+            startedAt: try StoredDate.date(row["started_at"]), completedAt: try completedAt.map(StoredDate.date),
+            error: row["error"], log: log)
+    }
+}
