@@ -46,6 +46,7 @@ let package = Package(
             dependencies: [
                 "DocflowCore",
                 "DocflowStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -56,6 +57,7 @@ let package = Package(
                 "DocflowEngine",
                 "DocflowCore",
                 "DocflowStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -64,12 +66,19 @@ let package = Package(
             name: "docflow",
             dependencies: [
                 "DocflowService",
+                // The client subcommands (call, watch) speak AMQP themselves.
+                "AMQPClient",
+                "DocflowCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
         .testTarget(name: "DocflowEngineTests", dependencies: ["DocflowEngine", "DocflowCore"]),
-        .testTarget(name: "DocflowServiceTests", dependencies: ["DocflowService", "DocflowCore"]),
+        .testTarget(
+            name: "DocflowServiceTests",
+            dependencies: ["DocflowService", "DocflowCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "AMQPClientIntegrationTests",
             dependencies: ["AMQPClient"]

@@ -9,11 +9,14 @@
 //   reply:   {"ok": true, "results": [<json>...]}
 //          | {"ok": false, "kind": "compile" | "runtime" | "request", "error": "<message>"}
 #include <jq.h>
+#include <signal.h>
 #include <jv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define CACHE_SIZE 256
 #define MAX_RESULTS 10000
@@ -169,6 +172,9 @@ static void handle(const char *line) {
 }
 
 int main(void) {
+    // Die with docflow: an orphaned runaway program would otherwise spin forever.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) return 1;
     // A runaway program should fail on its own rather than take the machine's memory.
     struct rlimit limit = {1UL << 30, 1UL << 30};
     setrlimit(RLIMIT_AS, &limit);

@@ -40,7 +40,7 @@ public final class AsyncSemaphore: Sendable {
 }
 
 /// A flag that can be set once and read from anywhere.
-public final class Flag: Sendable {
+public final class AtomicFlag: Sendable {
     private let value = Atomic<Bool>(false)
     public init() {}
     public var isSet: Bool { value.load(ordering: .acquiring) }

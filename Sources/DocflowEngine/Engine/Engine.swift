@@ -12,12 +12,12 @@ public final class Engine: Sendable {
     private let store: Store
     private let executors: StepExecutors
     private let slots: AsyncSemaphore
-    private let stopping = Flag()
+    private let stopping = AtomicFlag()
     private let running = Mutex<[String: Running]>([:])
     private let logger: Logger
 
     private struct Running {
-        let cancelled: Flag
+        let cancelled: AtomicFlag
         let done: WakeSignal
     }
 
@@ -40,7 +40,7 @@ public final class Engine: Sendable {
 
     /// Runs an execution that is already committed as `running`.
     public func launch(_ execution: Execution) {
-        let cancelled = Flag()
+        let cancelled = AtomicFlag()
         let done = WakeSignal()
         let accepted = running.withLock { running -> Bool in
             guard running[execution.id] == nil else { return false }

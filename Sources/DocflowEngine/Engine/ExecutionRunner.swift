@@ -13,8 +13,8 @@ struct ExecutionRunner {
 
     let executors: StepExecutors
     let journal: Journal
-    let cancelled: Flag
-    let stopping: Flag
+    let cancelled: AtomicFlag
+    let stopping: AtomicFlag
     var logger: Logger
     var execution: Execution
 
@@ -80,7 +80,7 @@ struct ExecutionRunner {
             let begin = ContinuousClock.now
             let context = StepContext(
                 json: ExecutionContext.build(for: execution), executionID: execution.id, workflowID: execution.workflowID,
-                stepID: step.id, attempt: attempt, deadline: begin.advanced(by: timeout))
+                stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout))
             let result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
                 try await executor.execute(step, context: context)
             }
@@ -140,7 +140,12 @@ struct ExecutionRunner {
         execution.status = status
         execution.completedAt = now
         execution.error = error
-        await journal.append(.finished(execution))
+        // Waiting for this commit means every earlier transition of the execution is durable too.
+        do {
+            try await journal.commit(.finished(execution))
+        } catch {
+            logger.error("could not record the end of the execution", metadata: ["error": "\(error)"])
+        }
         logger.info(
             "execution \(status.rawValue)",
             metadata: [
@@ -179,7 +184,7 @@ func withDeadline(
 }
 
 private final class Race: Sendable {
-    let once = Flag()
+    let once = AtomicFlag()
     private let timer = Mutex<Task<Void, Never>?>(nil)
 
     func setTimer(_ task: Task<Void, Never>) {

@@ -146,7 +146,7 @@ final class JQWorker: @unchecked Sendable {
     }
 
     func stop() {
-        queue.sync { terminate() }
+        _ = queue.sync { terminate(expected: true) }
     }
 
     /// Runs on `queue`.
@@ -215,7 +215,7 @@ final class JQWorker: @unchecked Sendable {
 
     /// Ends the process (if still running) and says how it ended.
     @discardableResult
-    private func terminate() -> String {
+    private func terminate(expected: Bool = false) -> String {
         guard let process else { return "not running" }
         pid.store(0, ordering: .releasing)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -229,7 +229,7 @@ final class JQWorker: @unchecked Sendable {
             process.terminationReason == .uncaughtSignal
             ? "the jq process was killed by signal \(process.terminationStatus)"
             : "the jq process exited with status \(process.terminationStatus)"
-        logger.warning("jq helper ended", metadata: ["worker": "\(index)", "reason": "\(reason)"])
+        if !expected { logger.warning("jq helper ended", metadata: ["worker": "\(index)", "reason": "\(reason)"]) }
         return reason
     }
 }

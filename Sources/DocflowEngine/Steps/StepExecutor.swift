@@ -22,13 +22,16 @@ public struct StepContext: Sendable {
     public let workflowID: String
     public let stepID: String
     public let attempt: Int
+    /// The step's `timeout_ms`.
+    public let timeout: Duration
     /// When the step's `timeout_ms` runs out.
     public let deadline: ContinuousClock.Instant
 
     public init(
-        json: JSONValue, executionID: String, workflowID: String, stepID: String, attempt: Int,
+        json: JSONValue, executionID: String, workflowID: String, stepID: String, attempt: Int, timeout: Duration,
         deadline: ContinuousClock.Instant
     ) {
+        self.timeout = timeout
         self.json = json
         self.executionID = executionID
         self.workflowID = workflowID

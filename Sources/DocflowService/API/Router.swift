@@ -50,6 +50,7 @@ public struct Router: Sendable {
             if bestRank == nil || Self.outranks(rank, bestRank!) {
                 bestRank = rank
                 allowed = []
+                best = nil
             }
             guard rank == bestRank! else { continue }
             allowed.insert(route.method)

@@ -28,6 +28,8 @@ public final class APIClient: Sendable {
         let channel = try await connection.openChannel()
         // Direct reply-to needs the consumer on the channel that publishes the requests.
         let replies = try await channel.consume(queue: "amq.rabbitmq.reply-to", noAck: true)
+        // Confirms plus `mandatory` make a request to a queue nobody declared fail at once.
+        try await channel.enableConfirms()
         self.channel = channel
         self.queue = queue
         let waiting = self.waiting
@@ -75,7 +77,8 @@ public final class APIClient: Sendable {
             exchange: "", routingKey: queue, body: body,
             properties: AMQPProperties(
                 contentType: "application/json", correlationID: correlationID, replyTo: "amq.rabbitmq.reply-to",
-                messageID: messageID))
+                messageID: messageID),
+            mandatory: true)
         let timer = Task { [waiting, queue] in
             try await Task.sleep(for: timeout)
             waiting.take(correlationID)?.resume(
@@ -87,6 +90,9 @@ public final class APIClient: Sendable {
             Task {
                 do {
                     try await channel.publish(message)
+                } catch AMQPError.unroutable {
+                    waiting.take(correlationID)?.resume(
+                        throwing: Failure(description: "nothing consumes \(queue): is docflow serve running with that prefix?"))
                 } catch {
                     waiting.take(correlationID)?.resume(throwing: error)
                 }

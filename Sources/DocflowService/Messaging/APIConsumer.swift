@@ -49,7 +49,7 @@ final class APIConsumer: Service, Sendable {
         do {
             request = try Self.parse(delivery.body, messageID: properties.messageID)
         } catch {
-            guard properties.replyTo != nil else {
+            guard let replyTo = properties.replyTo, !replyTo.isEmpty else {
                 return await deadLetters.deadLetter(delivery, reason: error.message)
             }
             return await reply(error.response, to: delivery)
