@@ -46,11 +46,9 @@ struct Watch: AsyncParsableCommand {
         }
         var seen = 0
         for try await delivery in try await channel.consume(queue: queue, noAck: true) {
-            if json {
-                print(String(decoding: delivery.body, as: UTF8.self))
-            } else {
-                print(Self.summary(delivery))
-            }
+            // Unbuffered, so a pipe or file sees each event as it comes.
+            let line = json ? String(decoding: delivery.body, as: UTF8.self) : Self.summary(delivery)
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
             seen += 1
             if let count, seen >= count { break }
         }
