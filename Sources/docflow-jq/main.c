@@ -57,11 +57,7 @@ static jv joined_errors(entry *e) {
     return text;
 }
 
-static void reply_error(const char *kind, jv message) {
-    jv reply = jv_object();
-    reply = jv_object_set(reply, jv_string("ok"), jv_false());
-    reply = jv_object_set(reply, jv_string("kind"), jv_string(kind));
-    reply = jv_object_set(reply, jv_string("error"), message);
+static void send_reply(jv reply) {
     jv text = jv_dump_string(reply, 0);
     fputs(jv_string_value(text), stdout);
     fputc('\n', stdout);
@@ -69,15 +65,15 @@ static void reply_error(const char *kind, jv message) {
     jv_free(text);
 }
 
+static void reply_error(const char *kind, jv message) {
+    jv reply = jv_object_set(jv_object(), jv_string("ok"), jv_false());
+    reply = jv_object_set(reply, jv_string("kind"), jv_string(kind));
+    send_reply(jv_object_set(reply, jv_string("error"), message));
+}
+
 static void reply_results(jv results) {
-    jv reply = jv_object();
-    reply = jv_object_set(reply, jv_string("ok"), jv_true());
-    reply = jv_object_set(reply, jv_string("results"), results);
-    jv text = jv_dump_string(reply, 0);
-    fputs(jv_string_value(text), stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
-    jv_free(text);
+    jv reply = jv_object_set(jv_object(), jv_string("ok"), jv_true());
+    send_reply(jv_object_set(reply, jv_string("results"), results));
 }
 
 // The compiled program, from the cache or compiled now; NULL with the reply sent on failure.

@@ -15,13 +15,18 @@ public final class Engine: Sendable {
     private let stopping = AtomicFlag()
     private let running = Mutex<[String: Running]>([:])
     private let logger: Logger
+    let metrics: EngineMetrics
 
     private struct Running {
         let cancelled: AtomicFlag
         let done: WakeSignal
     }
 
-    public init(store: Store, journal: Journal, executors: StepExecutors, maxConcurrent: Int = 256, logger: Logger) {
+    public init(
+        store: Store, journal: Journal, executors: StepExecutors, maxConcurrent: Int = 256,
+        metrics: EngineMetrics = EngineMetrics(), logger: Logger
+    ) {
+        self.metrics = metrics
         self.store = store
         self.journal = journal
         self.executors = executors
@@ -52,8 +57,9 @@ public final class Engine: Sendable {
         logger[metadataKey: "execution_id"] = "\(execution.id)"
         logger[metadataKey: "workflow_id"] = "\(execution.workflowID)"
         var runner = ExecutionRunner(
-            executors: executors, journal: journal, cancelled: cancelled, stopping: stopping, logger: logger,
-            execution: execution)
+            executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
+            logger: logger, execution: execution)
+        if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
         Task {
             await slots.acquire()
             await runner.run()

@@ -13,6 +13,7 @@ struct ExecutionRunner {
 
     let executors: StepExecutors
     let journal: Journal
+    let metrics: EngineMetrics
     let cancelled: AtomicFlag
     let stopping: AtomicFlag
     var logger: Logger
@@ -84,13 +85,15 @@ struct ExecutionRunner {
             let result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
                 try await executor.execute(step, context: context)
             }
-            run.durationMs = Int((ContinuousClock.now - begin).milliseconds)
+            let elapsed = ContinuousClock.now - begin
+            run.durationMs = Int(elapsed.milliseconds)
             run.completedAt = Date()
             switch result {
             case .success(let stepResult):
                 run.status = .completed
                 run.output = stepResult.output
                 run.next = stepResult.next ?? step.next ?? following(position)
+                metrics.stepFinished(step.type, status: .completed, duration: elapsed)
                 await record(run)
                 return .next(run.next!)
             case .failure(let error):
@@ -103,6 +106,7 @@ struct ExecutionRunner {
                     continue
                 }
                 run.status = .failed
+                metrics.stepFinished(step.type, status: .failed, duration: elapsed)
                 run.error = error.message
                 run.output = error.output
                 if step.onError == .continue { run.next = step.next ?? following(position) }
@@ -138,6 +142,7 @@ struct ExecutionRunner {
             await record(StepRun(stepID: step.id, type: step.type, status: .skipped, attempts: 0, completedAt: now))
         }
         execution.status = status
+        metrics.executionFinished(status, execution.triggeredBy)
         execution.completedAt = now
         execution.error = error
         // Waiting for this commit means every earlier transition of the execution is durable too.
@@ -146,12 +151,9 @@ struct ExecutionRunner {
         } catch {
             logger.error("could not record the end of the execution", metadata: ["error": "\(error)"])
         }
-        logger.info(
-            "execution \(status.rawValue)",
-            metadata: [
-                "duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))",
-                "error": "\(error ?? "")",
-            ])
+        var metadata: Logger.Metadata = ["duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))"]
+        if let error { metadata["error"] = "\(error)" }
+        logger.info("execution \(status.rawValue)", metadata: metadata)
     }
 }
 
@@ -197,12 +199,5 @@ private final class Race: Sendable {
 
     func cancelTimer() {
         timer.withLock { $0 }?.cancel()
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

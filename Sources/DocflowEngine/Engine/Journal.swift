@@ -9,6 +9,9 @@ import Synchronization
 public enum Transition: Sendable {
     /// A new execution: its row and `workflow.started`.
     case started(Execution)
+    /// A new execution from a trigger, written only if its workflow is still enabled and
+    /// `(workflow, claim)` was not claimed before: the same event or slot never starts it twice.
+    case triggered(Execution, claim: String)
     /// A failed execution made to run again from its failed step: `workflow.started` again.
     case retried(Execution)
     /// A step's log entry at its place `seq` in the log, and its `workflow.step.*` event.
@@ -26,7 +29,7 @@ public enum Transition: Sendable {
 public final class Journal: Sendable {
     private struct Entry {
         let transition: Transition
-        let done: CheckedContinuation<Void, any Error>?
+        let done: CheckedContinuation<Bool, any Error>?
     }
 
     private struct State {
@@ -61,8 +64,10 @@ public final class Journal: Sendable {
         wakeup.signal()
     }
 
-    /// Queues a transition and returns once it is committed.
-    public func commit(_ transition: Transition) async throws {
+    /// Queues a transition and returns once it is committed: true when it was written, false
+    /// when a `triggered` one was refused (claimed before, or its workflow disabled).
+    @discardableResult
+    public func commit(_ transition: Transition) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
             state.withLock { $0.pending.append(Entry(transition: transition, done: continuation)) }
             wakeup.signal()
@@ -71,7 +76,8 @@ public final class Journal: Sendable {
 
     /// Writes a transition inside a caller's transaction, for changes that start executions
     /// together with something else (a trigger claim, an idempotency record).
-    public func write(_ db: Database, _ transition: Transition) throws {
+    @discardableResult
+    public func write(_ db: Database, _ transition: Transition) throws -> Bool {
         try Self.apply(db, transition, statusExchange: statusExchange)
     }
 
@@ -102,9 +108,9 @@ public final class Journal: Sendable {
 
     private func write(_ batch: [Entry]) async {
         do {
-            try await writeTransaction(batch.map(\.transition))
+            let applied = try await writeTransaction(batch.map(\.transition))
             didCommit()
-            for entry in batch { entry.done?.resume() }
+            for (entry, written) in zip(batch, applied) { entry.done?.resume(returning: written) }
         } catch {
             // One bad transition (say, for a workflow deleted meanwhile) must not hold back the
             // others: write them one by one.
@@ -117,8 +123,8 @@ public final class Journal: Sendable {
         var delay = Duration.milliseconds(50)
         while true {
             do {
-                try await writeTransaction([entry.transition])
-                entry.done?.resume()
+                let applied = try await writeTransaction([entry.transition])
+                entry.done?.resume(returning: applied[0])
                 return
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 logger.error("dropped a history entry the database refuses", metadata: ["error": "\(error)"])
@@ -133,16 +139,20 @@ public final class Journal: Sendable {
         }
     }
 
-    private func writeTransaction(_ transitions: [Transition]) async throws {
+    private func writeTransaction(_ transitions: [Transition]) async throws -> [Bool] {
         try await store.write { [statusExchange] db in
-            for transition in transitions {
-                try Self.apply(db, transition, statusExchange: statusExchange)
-            }
+            try transitions.map { try Self.apply(db, $0, statusExchange: statusExchange) }
         }
     }
 
-    static func apply(_ db: Database, _ transition: Transition, statusExchange: String) throws {
+    static func apply(_ db: Database, _ transition: Transition, statusExchange: String) throws -> Bool {
         switch transition {
+        case .triggered(let execution, let claim):
+            guard try WorkflowRepository.isEnabled(db, id: execution.workflowID),
+                try TriggerClaims.claim(db, workflowID: execution.workflowID, key: claim, executionID: execution.id)
+            else { return false }
+            try ExecutionRepository.insert(db, execution)
+            try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
         case .started(let execution):
             try ExecutionRepository.insert(db, execution)
             try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
@@ -161,5 +171,6 @@ public final class Journal: Sendable {
                 error: execution.error)
             try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
         }
+        return true
     }
 }

@@ -132,7 +132,7 @@ final class JQWorker: @unchecked Sendable {
         }
         timer.cancel()
         if case .failure = result, killedForTimeout.load(ordering: .acquiring) {
-            return .failure(.timeout(milliseconds: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+            return .failure(.timeout(milliseconds: timeout.milliseconds))
         }
         return result
     }

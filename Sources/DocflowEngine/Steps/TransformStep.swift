@@ -50,7 +50,7 @@ private func evaluate(_ jq: JQPool, _ step: StepDefinition, _ context: StepConte
     do {
         return try await jq.evaluate(program, input: context.json, timeout: context.remaining)
     } catch .timeout {
-        throw StepError("step timed out after \(context.timeout.components.seconds * 1000 + context.timeout.components.attoseconds / 1_000_000_000_000_000) ms; the jq program was stopped")
+        throw StepError("step timed out after \(context.timeout.milliseconds) ms; the jq program was stopped")
     } catch {
         throw StepError(error.description)
     }

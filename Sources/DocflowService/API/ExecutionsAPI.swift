@@ -79,7 +79,7 @@ struct ExecutionsAPI: Sendable {
         async throws -> APIResponse
     {
         let journal = context.engine.journal
-        let box = ExecutionBox()
+        let box = Box<Execution>()
         let (response, replayed) = try await context.mutate(request) { db in
             guard let workflow = try WorkflowRepository.fetch(db, id: workflowID) else {
                 throw APIError.notFound("workflow \(workflowID) does not exist")
@@ -113,13 +113,13 @@ extension APIContext {
 }
 
 /// Carries a value out of a database transaction closure.
-final class ExecutionBox: @unchecked Sendable {
+final class Box<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var stored: Execution?
+    private var stored: Value?
 
-    func set(_ execution: Execution) {
-        lock.withLock { stored = execution }
+    func set(_ value: Value) {
+        lock.withLock { stored = value }
     }
 
-    var value: Execution? { lock.withLock { stored } }
+    var value: Value? { lock.withLock { stored } }
 }

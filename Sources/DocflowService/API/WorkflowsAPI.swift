@@ -18,13 +18,20 @@ struct WorkflowsAPI: Sendable {
         router.on("POST", "/api/workflows") { request, _ in
             let draft = try WorkflowValidator.validateCreate(request.body ?? .null).get()
             try await context.checkExpressions(draft.definition)
-            return try await context.mutate(request) { db in
+            let id = UUID().uuidString.lowercased()
+            let schedule = try Self.schedule(in: draft, workflowID: id, existing: nil)
+            let box = Box<Workflow>()
+            let (response, replayed) = try await context.mutate(request) { db in
                 let now = Date()
-                let workflow = Workflow(id: UUID().uuidString.lowercased(), draft: draft, createdAt: now, updatedAt: now)
+                let workflow = Workflow(id: id, draft: draft, createdAt: now, updatedAt: now)
                 try WorkflowRepository.insert(db, workflow)
+                if let schedule { try ScheduleRepository.save(db, schedule) }
                 try Outbox.append(db, StatusEvents.definition(.created, workflow, exchange: names.statusExchange))
+                box.set(workflow)
                 return .created(workflow.json())
-            }.response
+            }
+            if !replayed, let workflow = box.value { context.definitionChanged(workflow, scheduled: schedule != nil) }
+            return response
         }
         router.on("GET", "/api/workflows/{id}") { _, parameters in
             .ok(try await context.workflow(parameters["id"]).json())
@@ -34,19 +41,30 @@ struct WorkflowsAPI: Sendable {
             let existing = try await context.workflow(id)
             let draft = try WorkflowValidator.validateUpdate(request.body ?? .null, existing: existing).get()
             try await context.checkExpressions(draft.definition)
-            return try await context.mutate(request) { db in
+            let changesSchedule = request.body?["trigger_config"]?["cron_expression"] != nil
+            let box = Box<Workflow>()
+            let (response, replayed) = try await context.mutate(request) { db in
                 guard let current = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
                 let workflow = Workflow(id: id, draft: draft, createdAt: current.createdAt, updatedAt: Date())
+                if changesSchedule,
+                    let schedule = try Self.schedule(
+                        in: draft, workflowID: id, existing: try ScheduleRepository.fetch(db, workflowID: id))
+                {
+                    try ScheduleRepository.save(db, schedule)
+                }
                 try WorkflowRepository.update(db, workflow)
                 try Outbox.append(db, StatusEvents.definition(.updated, workflow, exchange: names.statusExchange))
+                box.set(workflow)
                 return .ok(workflow.json())
-            }.response
+            }
+            if !replayed, let workflow = box.value { context.definitionChanged(workflow, scheduled: changesSchedule) }
+            return response
         }
         router.on("DELETE", "/api/workflows/{id}") { request, parameters in
             let id = parameters["id"]
-            return try await context.mutate(request) { db in
+            let response = try await context.mutate(request) { db in
                 guard let workflow = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
@@ -61,7 +79,21 @@ struct WorkflowsAPI: Sendable {
                 try Outbox.append(db, StatusEvents.definition(.deleted, workflow, exchange: names.statusExchange))
                 return .noContent
             }.response
+            context.triggers.remove(id)
+            return response
         }
+    }
+
+    /// The schedule a scheduled workflow's `trigger_config` asks for (`cron_expression`,
+    /// `timezone`), if any.
+    static func schedule(in draft: WorkflowDraft, workflowID: String, existing: Schedule?) throws -> Schedule? {
+        guard draft.triggerType == .scheduled, draft.triggerConfig["cron_expression"] != nil else { return nil }
+        var keys: [String: JSONValue] = [:]
+        keys["cron_expression"] = draft.triggerConfig["cron_expression"]
+        keys["timezone"] = draft.triggerConfig["timezone"]
+        return try ScheduleValidator.validate(
+            .object(keys), existing: existing, workflowID: workflowID, prefix: "trigger_config."
+        ).get()
     }
 }
 
@@ -71,8 +103,16 @@ struct APIContext: Sendable {
     let names: Names
     let jq: JQPool
     let engine: Engine
+    let triggers: TriggerIndex
     /// Called after a commit that wrote status events, so they go out at once.
     let didCommit: @Sendable () -> Void
+    /// Called after a schedule changed, so the scheduler looks again.
+    let scheduleChanged: @Sendable () -> Void
+
+    func definitionChanged(_ workflow: Workflow, scheduled: Bool) {
+        triggers.update(workflow)
+        if scheduled { scheduleChanged() }
+    }
 
     func workflow(_ id: String) async throws -> Workflow {
         guard let workflow = try await store.read({ db in try WorkflowRepository.fetch(db, id: id) }) else {

@@ -13,12 +13,14 @@ final class APIConsumer: Service, Sendable {
     private let replyChannel: AMQPChannel
     private let deadLetters: DeadLetters
     private let queue: String
+    private let metrics: ServiceMetrics
     private let logger: Logger
 
     init(
         router: Router, consumeChannel: AMQPChannel, replyChannel: AMQPChannel, deadLetters: DeadLetters,
-        queue: String, logger: Logger
+        queue: String, metrics: ServiceMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.router = router
         self.consumeChannel = consumeChannel
         self.replyChannel = replyChannel
@@ -44,12 +46,14 @@ final class APIConsumer: Service, Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async {
+        metrics.consumed(queue)
         let properties = delivery.properties
         let request: APIRequest
         do {
             request = try Self.parse(delivery.body, messageID: properties.messageID)
         } catch {
             guard let replyTo = properties.replyTo, !replyTo.isEmpty else {
+                metrics.deadLettered(queue)
                 return await deadLetters.deadLetter(delivery, reason: error.message)
             }
             return await reply(error.response, to: delivery)
@@ -116,12 +120,5 @@ final class APIConsumer: Service, Sendable {
         default: throw .badRequest("query must be an object")
         }
         return APIRequest(method: method, path: path, query: query, body: fields["body"], messageID: messageID)
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -11,13 +11,15 @@ import ServiceLifecycle
 final class OutboxRelay: Service, Sendable {
     private let store: Store
     private let channel: AMQPChannel
+    private let metrics: ServiceMetrics
     private let logger: Logger
     private let wakeup = WakeSignal()
     private let batchSize = 512
 
-    init(store: Store, channel: AMQPChannel, logger: Logger) {
+    init(store: Store, channel: AMQPChannel, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.channel = channel
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -63,6 +65,7 @@ final class OutboxRelay: Service, Sendable {
         let confirmed = zip(batch, results).prefix { if case .success = $0.1 { true } else { false } }.map { $0.0.seq! }
         if !confirmed.isEmpty {
             try await store.write { db in try Outbox.remove(db, seqs: Array(confirmed)) }
+            metrics.published(batch[0].exchange, count: confirmed.count)
         }
         if confirmed.count < batch.count, case .failure(let error) = results[confirmed.count] {
             throw error

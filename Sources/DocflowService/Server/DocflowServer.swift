@@ -17,21 +17,19 @@ public final class DocflowServer: Sendable {
     let publishing: AMQPConnection
     private let logger: Logger
     private let group: ServiceGroup
-    private let services: Services
+    private let http: HTTPServer?
 
-    private struct Services: Sendable {
-        let relay: OutboxRelay
-        let api: APIConsumer
-        let janitor: Janitor
-    }
+    /// The HTTP port being served, once it is (useful when it was chosen by the system).
+    public var httpPort: Int? { http?.port }
 
     /// Opens the database and starts connecting to the broker; `run()` serves.
-    /// - Parameter signals: shut down gracefully on SIGTERM and SIGINT (off in tests).
+    /// - Parameter handleSignals: shut down gracefully on SIGTERM and SIGINT (off in tests).
     public init(configuration: ServiceConfiguration, logger: Logger, handleSignals: Bool = true) async throws {
         self.configuration = configuration
         self.logger = logger
         let synchronous = Store.Synchronous(rawValue: configuration.synchronous.uppercased()) ?? .full
-        self.store = try Store(path: configuration.databasePath, synchronous: synchronous)
+        let store = try Store(path: configuration.databasePath, synchronous: synchronous)
+        self.store = store
         let amqp = try AMQPConfiguration(url: configuration.amqpURL)
         var consumeConfiguration = amqp
         consumeConfiguration.connectionName = "\(configuration.prefix) consume"
@@ -39,20 +37,24 @@ public final class DocflowServer: Sendable {
         publishConfiguration.connectionName = "\(configuration.prefix) publish"
         consuming = AMQPConnection(consumeConfiguration, logger: logger)
         publishing = AMQPConnection(publishConfiguration, logger: logger)
+        let metrics = ServiceMetrics()
 
         let names = configuration.names
         let topologyChannel = try await consuming.openChannel()
         let apiChannel = try await consuming.openChannel()
+        let eventsChannel = try await consuming.openChannel()
         let relayChannel = try await publishing.openChannel()
         let replyChannel = try await publishing.openChannel()
         logger.info("declaring the broker topology", metadata: ["broker": "\(amqp.redacted)", "prefix": "\(names.prefix)"])
         try await Self.declareTopology(on: topologyChannel, names: names)
         try await apiChannel.setPrefetch(configuration.apiConcurrency)
+        try await eventsChannel.setPrefetch(configuration.eventConcurrency)
         try await relayChannel.enableConfirms()
         try await replyChannel.enableConfirms()
 
-        let relay = OutboxRelay(store: store, channel: relayChannel, logger: logger)
-        let jq = JQPool(executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses, logger: logger)
+        let relay = OutboxRelay(store: store, channel: relayChannel, metrics: metrics, logger: logger)
+        let jq = JQPool(
+            executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses, logger: logger)
         var executors = StepExecutors()
         executors.register(.transform, TransformStep(jq: jq))
         executors.register(.condition, ConditionStep(jq: jq))
@@ -61,33 +63,48 @@ public final class DocflowServer: Sendable {
             store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.wake() })
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
-            logger: logger)
+            metrics: metrics.engine, logger: logger)
         self.engine = engine
         self.jq = jq
+        let triggers = TriggerIndex()
+        try await triggers.load(from: store)
+        let scheduler = Scheduler(store: store, engine: engine, logger: logger, didCommit: { relay.wake() })
+
         var router = Router(logger: logger)
-        let context = APIContext(store: store, names: names, jq: jq, engine: engine, didCommit: { relay.wake() })
+        let context = APIContext(
+            store: store, names: names, jq: jq, engine: engine, triggers: triggers, didCommit: { relay.wake() },
+            scheduleChanged: { scheduler.wake() })
         WorkflowsAPI(context: context).register(in: &router)
         ExecutionsAPI(context: context).register(in: &router)
+        SchedulesAPI(context: context).register(in: &router)
         let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
         let api = APIConsumer(
             router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,
-            queue: names.apiQueue, logger: logger)
-        let janitor = Janitor(store: store, logger: logger)
-        services = Services(relay: relay, api: api, janitor: janitor)
-        let engineService = EngineService(engine: engine, logger: logger)
-        let journalService = JournalService(journal: journal)
+            queue: names.apiQueue, metrics: metrics, logger: logger)
+        let events = EventConsumer(
+            channel: eventsChannel, queue: names.platformEventsQueue, index: triggers, engine: engine,
+            deadLetters: deadLetters, metrics: metrics, logger: logger)
+        if configuration.httpPort != 0 {
+            http = HTTPServer(
+                port: configuration.httpPort, router: router, webhooks: WebhookTrigger(store: store, engine: engine),
+                store: store, connections: [consuming, publishing], metrics: metrics, logger: logger)
+        } else {
+            http = nil
+        }
 
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                // Shutdown runs bottom-up: stop taking requests, let executions reach a step
-                // boundary, write their history, then publish it.
-                .init(service: relay, serviceName: "status-relay"),
-                .init(service: journalService, serviceName: "journal"),
-                .init(service: janitor, serviceName: "janitor"),
-                .init(service: engineService, serviceName: "engine"),
-                .init(service: api, serviceName: "api"),
-            ],
-            logger: logger)
+        // Shutdown runs bottom-up: stop taking work, let executions reach a step boundary,
+        // write their history, then publish it.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: relay, serviceName: "status-relay"),
+            .init(service: JournalService(journal: journal), serviceName: "journal"),
+            .init(service: Janitor(store: store, logger: logger), serviceName: "janitor"),
+            .init(service: EngineService(engine: engine, logger: logger), serviceName: "engine"),
+            .init(service: scheduler, serviceName: "scheduler"),
+            .init(service: events, serviceName: "events"),
+            .init(service: api, serviceName: "api"),
+        ]
+        if let http { services.append(.init(service: http, serviceName: "http")) }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         if handleSignals { groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint] }
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         group = ServiceGroup(configuration: groupConfiguration)
@@ -99,8 +116,15 @@ public final class DocflowServer: Sendable {
         try await channel.declare(AMQPExchange(names.deadLetterExchange, kind: .fanout))
         try await channel.declare(AMQPQueue(names.deadLetterQueue, durable: true))
         try await channel.bind(AMQPBinding(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
-        // A request that crashes the worker again and again is dead-lettered by the broker.
+        // A message that crashes the worker again and again is dead-lettered by the broker.
         try await channel.declare(.quorum(names.apiQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
+        try await channel.declare(AMQPExchange(names.eventsExchange, kind: .topic))
+        try await channel.declare(
+            .quorum(names.platformEventsQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
+        for event in PlatformEvent.allCases {
+            try await channel.bind(
+                AMQPBinding(queue: names.platformEventsQueue, exchange: names.eventsExchange, routingKey: event.rawValue))
+        }
     }
 
     /// Serves until SIGTERM/SIGINT or `shutdown()`, then finishes in-flight work and returns.

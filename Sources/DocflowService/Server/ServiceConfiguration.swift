@@ -13,6 +13,8 @@ public struct ServiceConfiguration: Sendable {
     public var documentRoot = "./data/documents"
     /// How many API requests run at once.
     public var apiConcurrency: UInt16 = 64
+    /// How many platform events are handled at once (the consumer's prefetch).
+    public var eventConcurrency: UInt16 = 256
     /// How many executions run at once; more wait their turn.
     public var maxConcurrentExecutions = 256
     /// How many jq helper processes run programs at once.

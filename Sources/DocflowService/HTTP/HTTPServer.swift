@@ -1,0 +1,123 @@
+import AMQPClient
+import DocflowCore
+import DocflowStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// docflow's HTTP port (contract section 3): the whole API at the seed's paths through the same
+/// router as AMQP, signed webhooks, health, readiness and metrics.
+final class HTTPServer: Service, Sendable {
+    private let application: Application<CallbackResponder<BasicRequestContext>>
+    private let boundPort = Box<Int>()
+
+    /// The port the server listens on, once it does.
+    var port: Int? { boundPort.value }
+
+    init(
+        port: Int, router: Router, webhooks: WebhookTrigger, store: Store, connections: [AMQPConnection],
+        metrics: ServiceMetrics, logger: Logger
+    ) {
+        let maxBody = 16 * 1024 * 1024
+        let responder = CallbackResponder<BasicRequestContext> { request, context in
+            var request = request
+            let path = request.uri.path
+            switch (request.method, path) {
+            case (.get, "/healthz"):
+                return Self.json(200, ["status": "ok"])
+            case (.get, "/readyz"):
+                let broker = connections.allSatisfy(\.isConnected)
+                let database = await store.isWritable()
+                let body: JSONValue = [
+                    "status": broker && database ? "ready" : "unavailable", "broker": .bool(broker),
+                    "database": .bool(database),
+                ]
+                return Self.json(broker && database ? 200 : 503, body)
+            case (.get, "/metrics"):
+                var buffer = ByteBuffer()
+                buffer.writeString(metrics.render(connections: connections))
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: buffer))
+            default:
+                break
+            }
+            let body = try await request.collectBody(upTo: maxBody)
+            let bytes = Data(buffer: body)
+            if path.hasPrefix("/hooks/") {
+                guard request.method == .post else {
+                    return Self.json(APIError.methodNotAllowed(request.method.rawValue, path, allowed: ["POST"]).response)
+                }
+                let id = String(path.dropFirst("/hooks/".count))
+                do {
+                    return Self.json(
+                        try await webhooks.handle(
+                            workflowID: id, body: bytes,
+                            signature: request.headers[HTTPField.Name(WebhookSignature.header)!],
+                            idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!]))
+                } catch let error as APIError {
+                    return Self.json(error.response)
+                }
+            }
+            let apiRequest: APIRequest
+            do {
+                apiRequest = try Self.apiRequest(request, path: path, body: bytes)
+            } catch let error as APIError {
+                return Self.json(error.response)
+            }
+            return Self.json(await router.handle(apiRequest))
+        }
+        let boundPort = self.boundPort
+        application = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname("0.0.0.0", port: port), serverName: "docflow"),
+            onServerRunning: { channel in
+                if let bound = channel.localAddress?.port { boundPort.set(bound) }
+                logger.info("serving HTTP", metadata: ["port": "\(channel.localAddress?.port ?? port)"])
+            },
+            logger: logger)
+    }
+
+    func run() async throws {
+        try await application.run()
+    }
+
+    /// An API call over HTTP: the query string, the JSON body, and `Idempotency-Key` as the
+    /// message id that makes a mutating call idempotent.
+    static func apiRequest(_ request: Request, path: String, body: Data) throws(APIError) -> APIRequest {
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters {
+            query[String(key)] = String(value)
+        }
+        var json: JSONValue?
+        if !body.isEmpty {
+            do {
+                json = try JSONValue.parse(body)
+            } catch {
+                throw .badRequest("request body is \(error)")
+            }
+        }
+        return APIRequest(
+            method: request.method.rawValue, path: path, query: query, body: json,
+            messageID: request.headers[HTTPField.Name("Idempotency-Key")!])
+    }
+
+    /// The REST response: the seed's body on success, `{"error": {...}}` on failure.
+    static func json(_ response: APIResponse) -> Response {
+        if response.status >= 400 {
+            return json(response.status, ["error": response.body ?? .object([:])])
+        }
+        guard let body = response.body else { return Response(status: .init(code: response.status)) }
+        return json(response.status, body)
+    }
+
+    static func json(_ status: Int, _ body: JSONValue) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(body.encoded())
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+}
