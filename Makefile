@@ -29,7 +29,7 @@ test: deps
 	DOCFLOW_AMQP_URL='$(TEST_AMQP_URL)' scripts/ensure-rabbitmq.sh
 	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip Disruptive
 # Tests that restart or disconnect the whole broker run alone, after the parallel ones.
-	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter Disruptive
+	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel --filter Disruptive
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift

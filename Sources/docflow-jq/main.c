@@ -9,12 +9,11 @@
 //   reply:   {"ok": true, "results": [<json>...]}
 //          | {"ok": false, "kind": "compile" | "runtime" | "request", "error": "<message>"}
 #include <jq.h>
-#include <signal.h>
 #include <jv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -167,10 +166,23 @@ static void handle(const char *line) {
     reply_results(results);
 }
 
+// Dies with docflow: an orphaned runaway program would otherwise spin forever. (Not
+// PR_SET_PDEATHSIG: that fires when the parent's *thread* ends, and docflow's threads come and go.)
+static pid_t parent;
+
+static void *watch_parent(void *unused) {
+    (void)unused;
+    for (;;) {
+        sleep(1);
+        if (getppid() != parent) _exit(1);
+    }
+    return NULL;
+}
+
 int main(void) {
-    // Die with docflow: an orphaned runaway program would otherwise spin forever.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1) return 1;
+    parent = getppid();
+    pthread_t watcher;
+    pthread_create(&watcher, NULL, watch_parent, NULL);
     // A runaway program should fail on its own rather than take the machine's memory.
     struct rlimit limit = {1UL << 30, 1UL << 30};
     setrlimit(RLIMIT_AS, &limit);

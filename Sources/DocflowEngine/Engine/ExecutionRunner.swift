@@ -9,6 +9,8 @@ struct ExecutionRunner {
     private enum Outcome {
         case next(StepTarget)
         case failed(String)
+        /// The worker is stopping: leave the step to run again after the restart.
+        case checkpoint
     }
 
     let executors: StepExecutors
@@ -43,6 +45,9 @@ struct ExecutionRunner {
                 index = successor(of: position, target)
             case .failed(let message):
                 return await finish(.failed, error: "step \(step.id) failed: \(message)", visited: visited)
+            case .checkpoint:
+                logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
+                return
             }
         }
         if cancelled.isSet, visited.count < steps.count {
@@ -97,7 +102,8 @@ struct ExecutionRunner {
                 await record(run)
                 return .next(run.next!)
             case .failure(let error):
-                let canRetry = error.retryable && attempt < policy.maxAttempts && !cancelled.isSet && !stopping.isSet
+                let canRetry = error.retryable && attempt < policy.maxAttempts && !cancelled.isSet
+                if canRetry, stopping.isSet { return .checkpoint }
                 if canRetry {
                     logger.info(
                         "step failed; retrying",

@@ -38,6 +38,10 @@ public final class JQPool: Sendable {
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         let build = URL(fileURLWithPath: Bundle.main.bundlePath).appendingPathComponent("docflow-jq").path
         if FileManager.default.isExecutableFile(atPath: build) { return build }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/docflow-jq") {
+            return "\(folder)/docflow-jq"
+        }
         return "docflow-jq"
     }
 

@@ -3,6 +3,7 @@ import DocflowEngine
 import DocflowStore
 import Foundation
 import GRDB
+import Logging
 
 /// The workflow routes of the seed: list, create, get, update, delete.
 struct WorkflowsAPI: Sendable {
@@ -104,6 +105,7 @@ struct APIContext: Sendable {
     let jq: JQPool
     let engine: Engine
     let triggers: TriggerIndex
+    let logger: Logger
     /// Called after a commit that wrote status events, so they go out at once.
     let didCommit: @Sendable () -> Void
     /// Called after a schedule changed, so the scheduler looks again.
@@ -132,8 +134,8 @@ struct APIContext: Sendable {
             } catch .compile(let message) {
                 details.append(FieldError(field: field, message: "does not compile: \(message)"))
             } catch {
-                throw APIError(
-                    status: 503, code: "unavailable", message: "cannot check \(field) right now: \(error)")
+                logger.error("cannot compile a jq program", metadata: ["field": "\(field)", "error": "\(error)"])
+                throw APIError.internal
             }
         }
         if !details.isEmpty { throw APIError.validation(ValidationFailure(details: details)) }

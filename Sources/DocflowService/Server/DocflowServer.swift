@@ -72,7 +72,8 @@ public final class DocflowServer: Sendable {
 
         var router = Router(logger: logger)
         let context = APIContext(
-            store: store, names: names, jq: jq, engine: engine, triggers: triggers, didCommit: { relay.wake() },
+            store: store, names: names, jq: jq, engine: engine, triggers: triggers, logger: logger,
+            didCommit: { relay.wake() },
             scheduleChanged: { scheduler.wake() })
         WorkflowsAPI(context: context).register(in: &router)
         ExecutionsAPI(context: context).register(in: &router)

@@ -1,0 +1,51 @@
+import DocflowCore
+import Foundation
+import Testing
+
+/// Stops the whole broker: runs alone, after the other tests.
+@Suite("Disruptive: readiness follows the broker", .serialized)
+struct DisruptiveReadinessTests {
+    @Test func readyzIs503WhileTheBrokerIsStopped() async throws {
+        let (server, port) = try await HTTPPortTests.start()
+        #expect(try await http("GET", port, "/readyz").status == 200)
+        _ = try shell("rabbitmqctl", "stop_app")
+        var status = 0
+        for _ in 0..<200 {
+            status = try await http("GET", port, "/readyz").status
+            if status == 503 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let body = try await http("GET", port, "/readyz").body
+        _ = try shell("rabbitmqctl", "start_app")
+        _ = try shell("rabbitmqctl", "await_startup")
+        #expect(status == 503)
+        #expect(body?["broker"] == false)
+        #expect(body?["database"] == true)
+
+        for _ in 0..<600 {
+            status = try await http("GET", port, "/readyz").status
+            if status == 200 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(status == 200)
+        // The API consumer came back with the broker.
+        let list = try await server.call("GET", "/api/workflows")
+        #expect(list.status == 200)
+        try await server.stop()
+    }
+}
+
+/// Runs a command line tool and returns its output.
+@discardableResult
+func shell(_ arguments: String...) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: output, as: UTF8.self)
+}

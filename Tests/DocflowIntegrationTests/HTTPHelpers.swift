@@ -1,0 +1,50 @@
+import DocflowCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A TCP port nothing listens on right now, for a test server's HTTP port.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic -> Int32 in
+            guard bind(fd, generic, length) == 0 else { return -1 }
+            return getsockname(fd, generic, &length)
+        }
+    }
+    guard bound == 0 else { throw TestFailure("cannot find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct HTTPReply {
+    let status: Int
+    let body: JSONValue?
+    let text: String
+}
+
+/// One HTTP request to a test server on loopback.
+func http(
+    _ method: String, _ port: Int, _ path: String, body: Data? = nil, headers: [String: String] = [:]
+) async throws -> HTTPReply {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = body
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    return HTTPReply(status: status, body: try? JSONValue.parse(data), text: String(decoding: data, as: UTF8.self))
+}
+
+func http(_ method: String, _ port: Int, _ path: String, json: JSONValue, headers: [String: String] = [:])
+    async throws -> HTTPReply
+{
+    try await http(method, port, path, body: json.encoded(), headers: headers)
+}
