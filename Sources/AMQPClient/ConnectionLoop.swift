@@ -202,6 +202,7 @@ final class ConnectionLoop {
         for number in channels.keys.sorted() {
             guard connection != nil, let state = channels[number] else { return }
             restoreConsumers(state)
+            resendPending(state)
         }
         let work = deferred
         deferred.removeAll()
@@ -210,7 +211,9 @@ final class ConnectionLoop {
         }
     }
 
-    /// Opens a channel on the wire and gives it back its settings.
+    /// Opens a channel on the wire and gives it back its settings; with `withConsumers`, also its
+    /// consumers and then its unconfirmed publishes (consumers first: a direct reply-to request
+    /// may only be published once its reply consumer exists).
     private func openChannel(_ state: ChannelState, withConsumers: Bool) {
         guard let connection else { return }
         guard amqp_channel_open(connection, state.number) != nil else {
@@ -232,12 +235,19 @@ final class ConnectionLoop {
                 return
             }
             state.nextPublishTag = 1
-            for publish in state.pending {
-                guard self.connection != nil, state.isOpen else { return }
-                send(publish, on: state)
-            }
         }
-        if withConsumers { restoreConsumers(state) }
+        if withConsumers {
+            restoreConsumers(state)
+            resendPending(state)
+        }
+    }
+
+    private func resendPending(_ state: ChannelState) {
+        guard state.confirmMode else { return }
+        for publish in state.pending {
+            guard connection != nil, state.isOpen else { return }
+            send(publish, on: state)
+        }
     }
 
     private func restoreConsumers(_ state: ChannelState) {

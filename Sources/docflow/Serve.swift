@@ -24,6 +24,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
     var smtpURL = env("DOCFLOW_SMTP_URL")
 
+    @Option(help: "Sender address of email integrations (DOCFLOW_SMTP_FROM).")
+    var smtpFrom = env("DOCFLOW_SMTP_FROM", "docflow@localhost")
+
+    @Flag(help: "Refuse private address ranges as integration and document destinations (DOCFLOW_DENY_PRIVATE_NETWORKS=1).")
+    var denyPrivateNetworks = env("DOCFLOW_DENY_PRIVATE_NETWORKS", "0") == "1"
+
+    @Option(help: "Comma-separated CIDR ranges to refuse as destinations (DOCFLOW_OUTBOUND_DENY).")
+    var outboundDeny = env("DOCFLOW_OUTBOUND_DENY", "")
+
+    @Option(help: "Comma-separated CIDR ranges; when set, the only destinations allowed (DOCFLOW_OUTBOUND_ALLOW).")
+    var outboundAllow = env("DOCFLOW_OUTBOUND_ALLOW", "")
+
     @Option(help: "Mustache template mapping a document_id to a URL (DOCFLOW_DOCUMENT_URL_TEMPLATE).")
     var documentURLTemplate = env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
 
@@ -52,6 +64,10 @@ struct Serve: AsyncParsableCommand {
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
         configuration.smtpURL = smtpURL
+        configuration.smtpFrom = smtpFrom
+        configuration.denyPrivateNetworks = denyPrivateNetworks
+        configuration.outboundDeny = outboundDeny.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        configuration.outboundAllow = outboundAllow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         configuration.documentURLTemplate = documentURLTemplate
         configuration.documentRoot = documentRoot
         configuration.synchronous = sqliteSynchronous

@@ -43,6 +43,8 @@ struct ExecutionTests {
         var events: [String] = []
         for try await delivery in monitor {
             let body = try JSONValue.parse(delivery.body)
+            // The definition's own workflow.created may still be on its way.
+            if body["event"] == "workflow.created" { continue }
             #expect(delivery.routingKey.hasSuffix(".\(workflow)"))
             #expect(delivery.properties.headers["execution_id"]?.stringValue == execution)
             let step = body["data"]?["step_id"]?.stringValue.map { ":\($0)" } ?? ""
@@ -116,7 +118,7 @@ struct ExecutionTests {
     @Test func runawayJQProgramFailsAtItsDeadlineWhileAnotherExecutionCompletes() async throws {
         let server = try await TestServer.start()
         let runaway = try await server.createWorkflow([
-            transform("forever", "last(range(1e13))", ["timeout_ms": 1500])
+            transform("forever", "last(range(1e13))", ["timeout_ms": 5000])
         ])
         let quick = try await server.createWorkflow([transform("quick", "{ok: true}")])
 
@@ -124,13 +126,15 @@ struct ExecutionTests {
         let stuck = try await server.execute(runaway)
         let other = try await server.finished(quick, try await server.execute(quick))
         #expect(other["status"] == "completed")
-        #expect(ContinuousClock.now - started < .milliseconds(1500))
+        // The other execution finished while the runaway one was still stuck in jq.
+        #expect(try await server.execution(runaway, stuck)["status"] == "running")
 
         let failed = try await server.finished(runaway, stuck)
         #expect(failed["status"] == "failed")
         let error = failed.step("forever")?["error"]?.stringValue ?? ""
-        #expect(error.contains("1500 ms"))
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(error.contains("5000 ms"))
+        #expect(ContinuousClock.now - started >= .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20))
 
         // The killed helper is replaced: jq still works.
         let after = try await server.finished(quick, try await server.execute(quick))
@@ -207,7 +211,7 @@ struct ExecutionTests {
     @Test func retryRunsAFailedExecutionAgainFromItsFailedStep() async throws {
         let server = try await TestServer.start()
         // Fails until a moment a little in the future, then succeeds: a transient failure.
-        let until = Date().timeIntervalSince1970 + 1.0
+        let until = Date().timeIntervalSince1970 + 4.0
         let workflow = try await server.createWorkflow([
             transform("first", "{stamp: now}"),
             transform("gate", "if now < \(until) then error(\"not yet\") else {passed: true} end"),
@@ -220,7 +224,7 @@ struct ExecutionTests {
 
         let early = try await server.call("POST", "/api/workflows/\(workflow)/executions/\(id)/cancel")
         #expect(early.status == 409)
-        try await Task.sleep(for: .milliseconds(1200))
+        try await Task.sleep(for: .seconds(max(until - Date().timeIntervalSince1970, 0) + 0.3))
         let retry = try await server.call("POST", "/api/workflows/\(workflow)/executions/\(id)/retry")
         #expect(retry.status == 202)
         #expect(retry.body?["execution_id"]?.stringValue == id)

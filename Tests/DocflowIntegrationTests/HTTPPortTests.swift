@@ -1,4 +1,5 @@
 import DocflowCore
+import DocflowEngine
 import DocflowService
 import Foundation
 import Testing

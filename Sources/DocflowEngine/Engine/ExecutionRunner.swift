@@ -86,7 +86,8 @@ struct ExecutionRunner {
             let begin = ContinuousClock.now
             let context = StepContext(
                 json: ExecutionContext.build(for: execution), executionID: execution.id, workflowID: execution.workflowID,
-                stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout))
+                stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
+                latestOutput: execution.log.last { $0.status == .completed }?.output)
             let result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
                 try await executor.execute(step, context: context)
             }
@@ -108,7 +109,9 @@ struct ExecutionRunner {
                     logger.info(
                         "step failed; retrying",
                         metadata: ["attempt": "\(attempt)", "error": "\(error.message)"])
-                    try? await Task.sleep(for: .milliseconds(policy.delayMs(afterAttempt: attempt)))
+                    var delay = Duration.milliseconds(policy.delayMs(afterAttempt: attempt))
+                    if let asked = error.retryAfter { delay = max(delay, min(asked, .seconds(300))) }
+                    try? await Task.sleep(for: delay)
                     continue
                 }
                 run.status = .failed

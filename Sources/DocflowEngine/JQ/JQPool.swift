@@ -149,8 +149,12 @@ final class JQWorker: @unchecked Sendable {
         }
     }
 
+    /// Kills the helper at once (a program it is running never finishes on its own), then lets
+    /// the worker's queue reap it. Never blocks the caller.
     func stop() {
-        _ = queue.sync { terminate(expected: true) }
+        let running = pid.load(ordering: .acquiring)
+        if running > 0 { kill(running, SIGKILL) }
+        queue.async { self.terminate(expected: true) }
     }
 
     /// Runs on `queue`.

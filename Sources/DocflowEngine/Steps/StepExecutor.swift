@@ -26,12 +26,15 @@ public struct StepContext: Sendable {
     public let timeout: Duration
     /// When the step's `timeout_ms` runs out.
     public let deadline: ContinuousClock.Instant
+    /// The output of the step that completed last, if any.
+    public let latestOutput: JSONValue?
 
     public init(
         json: JSONValue, executionID: String, workflowID: String, stepID: String, attempt: Int, timeout: Duration,
-        deadline: ContinuousClock.Instant
+        deadline: ContinuousClock.Instant, latestOutput: JSONValue? = nil
     ) {
         self.timeout = timeout
+        self.latestOutput = latestOutput
         self.json = json
         self.executionID = executionID
         self.workflowID = workflowID
@@ -64,6 +67,8 @@ public struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
     public var retryable: Bool
     /// Details for the log, such as an HTTP status and body excerpt.
     public var output: JSONValue?
+    /// How long the other side asked us to wait before trying again (`Retry-After`).
+    public var retryAfter: Duration?
 
     public init(_ message: String, retryable: Bool = true, output: JSONValue? = nil) {
         self.message = message

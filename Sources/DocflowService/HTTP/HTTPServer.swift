@@ -1,5 +1,6 @@
 import AMQPClient
 import DocflowCore
+import DocflowEngine
 import DocflowStore
 import Foundation
 import HTTPTypes

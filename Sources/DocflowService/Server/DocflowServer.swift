@@ -58,7 +58,15 @@ public final class DocflowServer: Sendable {
         var executors = StepExecutors()
         executors.register(.transform, TransformStep(jq: jq))
         executors.register(.condition, ConditionStep(jq: jq))
-        for type in [StepType.parse, .extract, .integration] { executors.register(type, UnavailableStep(type)) }
+        let curl = CurlClient(
+            policy: try OutboundPolicy(
+                denyPrivate: configuration.denyPrivateNetworks, extraDenied: configuration.outboundDeny,
+                allowed: configuration.outboundAllow))
+        executors.register(
+            .integration,
+            IntegrationStep(
+                store: store, http: curl, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)))
+        for type in [StepType.parse, .extract] { executors.register(type, UnavailableStep(type)) }
         let journal = Journal(
             store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.wake() })
         let engine = Engine(
@@ -78,6 +86,7 @@ public final class DocflowServer: Sendable {
         WorkflowsAPI(context: context).register(in: &router)
         ExecutionsAPI(context: context).register(in: &router)
         SchedulesAPI(context: context).register(in: &router)
+        IntegrationsAPI(context: context).register(in: &router)
         let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
         let api = APIConsumer(
             router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,
@@ -131,11 +140,21 @@ public final class DocflowServer: Sendable {
     /// Serves until SIGTERM/SIGINT or `shutdown()`, then finishes in-flight work and returns.
     public func run() async throws {
         logger.info("docflow is serving", metadata: ["database": "\(configuration.databasePath)"])
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            logger.error("docflow stopped on an error", metadata: ["error": "\(error)"])
+            await close()
+            throw error
+        }
+        await close()
+        logger.info("docflow stopped")
+    }
+
+    private func close() async {
         await consuming.close()
         await publishing.close()
         jq.shutdown()
-        logger.info("docflow stopped")
     }
 
     /// Begins a graceful shutdown: stop consuming, finish what is in flight, publish what is committed.
@@ -193,7 +212,7 @@ final class Janitor: Service, Sendable {
     }
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let removed = try await store.write { db in try ProcessedMessages.prune(db) }
                 if removed > 0 { logger.debug("pruned idempotency records", metadata: ["count": "\(removed)"]) }

@@ -9,6 +9,14 @@ public struct ServiceConfiguration: Sendable {
     /// 0 turns the HTTP port off.
     public var httpPort = 8080
     public var smtpURL: String?
+    /// The sender of email integrations that name none.
+    public var smtpFrom = "docflow@localhost"
+    /// Refuse private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) as destinations.
+    public var denyPrivateNetworks = false
+    /// More denied destination ranges (CIDR); link-local and metadata addresses always are.
+    public var outboundDeny: [String] = []
+    /// When not empty, the only destination ranges (CIDR) allowed.
+    public var outboundAllow: [String] = []
     public var documentURLTemplate: String?
     public var documentRoot = "./data/documents"
     /// How many API requests run at once.

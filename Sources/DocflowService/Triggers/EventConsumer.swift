@@ -1,5 +1,6 @@
 import AMQPClient
 import Crypto
+import DocflowEngine
 import DocflowCore
 import DocflowEngine
 import Foundation

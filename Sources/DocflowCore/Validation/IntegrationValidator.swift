@@ -1,0 +1,143 @@
+import Foundation
+
+/// Checks integration bodies: every problem at once, each with its field path.
+public enum IntegrationValidator {
+    public struct Draft: Sendable, Equatable {
+        public var workflowID: String?
+        public var name: String
+        public var type: IntegrationType
+        public var config: [String: JSONValue]
+    }
+
+    public static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    /// A create body, or an update merged over `existing`: fields given replace, `config` keys
+    /// given replace, and a masked secret sent back keeps the stored one.
+    public static func validate(_ body: JSONValue, existing: Integration? = nil) -> Result<Draft, ValidationFailure> {
+        guard case .object(let fields) = body else {
+            return .failure(ValidationFailure(field: "body", message: "must be an object"))
+        }
+        var details: [FieldError] = []
+        func fail(_ field: String, _ message: String) { details.append(FieldError(field: field, message: message)) }
+
+        var name = existing?.name
+        switch fields["name"] {
+        case .string(let text)?:
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty || trimmed.count > 200 { fail("name", "must be 1 to 200 characters") } else { name = trimmed }
+        case nil, .null?: if existing == nil { fail("name", "is required") }
+        default: fail("name", "must be a string")
+        }
+        var type = existing?.type
+        switch fields["integration_type"] {
+        case .string(let text)?:
+            if let parsed = IntegrationType(rawValue: text) {
+                type = parsed
+            } else {
+                fail("integration_type", "must be one of slack, email, webhook")
+            }
+        case nil, .null?: if existing == nil { fail("integration_type", "is required") }
+        default: fail("integration_type", "must be one of slack, email, webhook")
+        }
+        var workflowID = existing?.workflowID
+        switch fields["workflow_id"] {
+        case .string(let id)?: workflowID = id
+        case .null?: workflowID = nil
+        case nil: break
+        default: fail("workflow_id", "must be a string")
+        }
+        var config = existing?.config ?? [:]
+        switch fields["config"] {
+        case .object(let given)?:
+            if existing != nil, existing?.type == type {
+                config = merge(given, over: config)
+            } else {
+                config = given
+            }
+        case nil, .null?: if existing == nil { fail("config", "is required") }
+        default: fail("config", "must be an object")
+        }
+        if let type, fields["config"]?.objectValue != nil || existing != nil {
+            check(config, type: type, into: &details)
+        }
+        guard details.isEmpty, let name, let type else { return .failure(ValidationFailure(details: details)) }
+        return .success(Draft(workflowID: workflowID, name: name, type: type, config: config))
+    }
+
+    /// Keys given replace stored ones, except secrets sent back masked.
+    private static func merge(_ given: [String: JSONValue], over stored: [String: JSONValue]) -> [String: JSONValue] {
+        var result = stored
+        for (key, value) in given {
+            if value == .string(Integration.mask) { continue }
+            if key == "headers", case .object(let headers) = value, case .object(let old)? = stored["headers"] {
+                var merged: [String: JSONValue] = [:]
+                for (name, header) in headers {
+                    merged[name] = header == .string(Integration.mask) ? old[name] ?? header : header
+                }
+                result[key] = .object(merged)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
+    }
+
+    private static func check(_ config: [String: JSONValue], type: IntegrationType, into details: inout [FieldError]) {
+        func fail(_ field: String, _ message: String) { details.append(FieldError(field: "config." + field, message: message)) }
+        func url(_ key: String) {
+            guard let value = config[key] else { return fail(key, "is required") }
+            guard let text = value.stringValue, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+                ["http", "https"].contains(scheme), url.host?.isEmpty == false
+            else { return fail(key, "must be an http or https URL") }
+        }
+        func optionalString(_ key: String) {
+            if let value = config[key], value != .null, value.stringValue == nil { fail(key, "must be a string") }
+        }
+        switch type {
+        case .slack:
+            url("webhook_url")
+            optionalString("channel")
+        case .email:
+            switch config["to"] {
+            case .string(let address)?:
+                if !isEmail(address) { fail("to", "must be an email address") }
+            case .array(let items)?:
+                if items.isEmpty { fail("to", "must name at least one address") }
+                for (index, item) in items.enumerated() where !(item.stringValue.map(isEmail) ?? false) {
+                    fail("to[\(index)]", "must be an email address")
+                }
+            case nil, .null?: fail("to", "is required")
+            default: fail("to", "must be an email address or a list of them")
+            }
+            optionalString("subject")
+            optionalString("template")
+            if let from = config["from"]?.stringValue, !isEmail(from) { fail("from", "must be an email address") }
+        case .webhook:
+            url("url")
+            if let method = config["method"], method != .null {
+                if !(method.stringValue.map { methods.contains($0.uppercased()) } ?? false) {
+                    fail("method", "must be one of \(methods.joined(separator: ", "))")
+                }
+            }
+            switch config["headers"] {
+            case nil, .null?: break
+            case .object(let headers)?:
+                for (name, value) in headers where value.stringValue == nil {
+                    fail("headers.\(name)", "must be a string")
+                }
+            default: fail("headers", "must be an object of strings")
+            }
+            optionalString("secret")
+            optionalString("template")
+        }
+    }
+
+    /// Good enough for configuration: one @, a dot in the domain, no spaces or angle brackets.
+    public static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix(".")
+        else { return false }
+        return !text.contains { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "," || $0 == "\r" || $0 == "\n" }
+    }
+}

@@ -1,0 +1,317 @@
+import CCurl
+import DocflowCore
+import Foundation
+import Synchronization
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: Data?
+    /// The whole transfer, redirects included.
+    public var timeout: Duration
+    /// Larger responses fail the transfer.
+    public var maxResponseBytes: Int
+
+    public init(
+        method: String = "GET", url: String, headers: [(String, String)] = [], body: Data? = nil,
+        timeout: Duration = .seconds(30), maxResponseBytes: Int = 10 * 1024 * 1024
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.maxResponseBytes = maxResponseBytes
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: Data
+    /// The URL that answered, after redirects.
+    public var url: String
+}
+
+public enum TransferError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A bad URL or an unsupported scheme.
+    case invalid(String)
+    /// The destination policy refused it.
+    case refused(String)
+    /// DNS, connect, TLS, a reset, a time-out: worth another attempt.
+    case network(String)
+    case tooLarge(Int)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason), .refused(let reason), .network(let reason): reason
+        case .tooLarge(let limit): "response is larger than \(limit) bytes"
+        }
+    }
+}
+
+/// Outgoing HTTP and SMTP through libcurl. Transfers block, so they run on a bounded number of
+/// threads beside the engine's tasks; each takes a reused easy handle from a pool.
+public final class CurlClient: Sendable {
+    private let policy: OutboundPolicy
+    private let handles = Mutex<[Handle]>([])
+    private let slots: AsyncSemaphore
+    private let connectTimeout: Duration
+
+    private struct Handle: @unchecked Sendable {
+        let raw: UnsafeMutableRawPointer
+    }
+
+    private static let globalInit: Bool = {
+        curl_global_init(Int(CURL_GLOBAL_ALL))
+        return true
+    }()
+
+    public init(policy: OutboundPolicy = OutboundPolicy(), concurrency: Int = 16, connectTimeout: Duration = .seconds(5)) {
+        _ = Self.globalInit
+        self.policy = policy
+        self.slots = AsyncSemaphore(concurrency)
+        self.connectTimeout = connectTimeout
+    }
+
+    deinit {
+        for handle in handles.withLock({ $0 }) { curl_easy_cleanup(handle.raw) }
+    }
+
+    /// Sends a request, following up to 3 redirects, each one checked against the policy.
+    public func perform(_ request: HTTPRequest) async throws(TransferError) -> HTTPResponse {
+        let deadline = ContinuousClock.now.advanced(by: request.timeout)
+        var current = request
+        for _ in 0...3 {
+            let response = try await performOnce(current, deadline: deadline)
+            guard [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["location"],
+                let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteString
+            else { return response }
+            if response.status == 303 || (response.status != 307 && response.status != 308 && current.method == "POST") {
+                current.method = "GET"
+                current.body = nil
+            }
+            current.url = next
+        }
+        throw .network("too many redirects from \(Self.redacted(request.url))")
+    }
+
+    /// Sends an email: `message` is the whole RFC 5322 text.
+    public func sendMail(smtpURL: String, from: String, to: [String], message: Data, timeout: Duration)
+        async throws(TransferError)
+    {
+        guard let url = URL(string: smtpURL), let scheme = url.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
+            let host = url.host
+        else { throw .invalid("the SMTP URL must be smtp:// or smtps://") }
+        let addresses = try resolve(host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25))
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        try await transfer { handle in
+            var cleanup: [() -> Void] = []
+            defer { cleanup.forEach { $0() } }
+            self.common(handle, url: smtpURL, host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25), addresses: addresses, deadline: deadline, cleanup: &cleanup)
+            docflow_curl_set_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
+            var recipients: UnsafeMutablePointer<curl_slist>?
+            for address in to { recipients = curl_slist_append(recipients, "<\(address)>") }
+            cleanup.append { curl_slist_free_all(recipients) }
+            docflow_curl_set_slist(handle, CURLOPT_MAIL_RCPT, recipients)
+            // STARTTLS when the server offers it; smtps:// is TLS from the start.
+            docflow_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
+            docflow_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+            let source = Source(message)
+            let sourcePointer = Unmanaged.passRetained(source)
+            cleanup.append { sourcePointer.release() }
+            docflow_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
+            docflow_curl_set_pointer(handle, CURLOPT_READDATA, sourcePointer.toOpaque())
+            let code = curl_easy_perform(handle)
+            guard code == CURLE_OK else {
+                throw Self.error(code, handle: handle, what: "sending mail through \(Self.redacted(smtpURL))")
+            }
+        }
+    }
+
+    // MARK: Internals
+
+    private func performOnce(_ request: HTTPRequest, deadline: ContinuousClock.Instant) async throws(TransferError)
+        -> HTTPResponse
+    {
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty
+        else { throw .invalid("not an http(s) URL: \(Self.redacted(request.url))") }
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        let addresses = try resolve(host: host, port: port)
+        return try await transfer { handle in
+            var cleanup: [() -> Void] = []
+            defer { cleanup.forEach { $0() } }
+            self.common(handle, url: request.url, host: host, port: port, addresses: addresses, deadline: deadline, cleanup: &cleanup)
+            switch request.method {
+            case "GET": docflow_curl_set_long(handle, CURLOPT_HTTPGET, 1)
+            case "HEAD": docflow_curl_set_long(handle, CURLOPT_NOBODY, 1)
+            default: docflow_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            }
+            let body = request.body ?? Data()
+            if request.method != "GET", request.method != "HEAD" {
+                let copy = body.withUnsafeBytes { bytes -> UnsafeMutableRawPointer in
+                    let memory = malloc(max(bytes.count, 1))!
+                    if bytes.count > 0 { memory.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+                    return memory
+                }
+                cleanup.append { free(copy) }
+                docflow_curl_set_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                docflow_curl_set_pointer(handle, CURLOPT_POSTFIELDS, copy)
+            }
+            var headers: UnsafeMutablePointer<curl_slist>?
+            for (name, value) in request.headers { headers = curl_slist_append(headers, "\(name): \(value)") }
+            // curl would otherwise send "Expect: 100-continue" and wait for it on larger bodies.
+            headers = curl_slist_append(headers, "Expect:")
+            cleanup.append { curl_slist_free_all(headers) }
+            docflow_curl_set_slist(handle, CURLOPT_HTTPHEADER, headers)
+            let sink = Sink(limit: request.maxResponseBytes)
+            let sinkPointer = Unmanaged.passRetained(sink)
+            cleanup.append { sinkPointer.release() }
+            docflow_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+            docflow_curl_set_pointer(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
+            docflow_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+            docflow_curl_set_pointer(handle, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
+            let code = curl_easy_perform(handle)
+            if sink.overflow { throw TransferError.tooLarge(request.maxResponseBytes) }
+            guard code == CURLE_OK else {
+                throw Self.error(code, handle: handle, what: "\(request.method) \(Self.redacted(request.url))")
+            }
+            var status = 0
+            docflow_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            return HTTPResponse(status: status, headers: sink.headers, body: sink.data, url: request.url)
+        }
+    }
+
+    private func resolve(host: String, port: Int) throws(TransferError) -> [String] {
+        do {
+            return try policy.resolve(host: host, port: port)
+        } catch .denied(let reason) {
+            throw .refused("destination refused: \(reason)")
+        } catch {
+            throw .network(error.description)
+        }
+    }
+
+    /// Settings every transfer shares: the URL, the time limits, and pinning the host to the
+    /// addresses that passed the policy, so DNS cannot change between the check and the connect.
+    private func common(
+        _ handle: UnsafeMutableRawPointer, url: String, host: String, port: Int, addresses: [String],
+        deadline: ContinuousClock.Instant, cleanup: inout [() -> Void]
+    ) {
+        docflow_curl_set_string(handle, CURLOPT_URL, url)
+        docflow_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        docflow_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        docflow_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.milliseconds))
+        let remaining = max((deadline - ContinuousClock.now).milliseconds, 1)
+        docflow_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(remaining))
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        let pinned = addresses.map { $0.contains(":") ? "[\($0)]" : $0 }.joined(separator: ",")
+        var resolve: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "\(bare):\(port):\(pinned)")
+        cleanup.append { curl_slist_free_all(resolve) }
+        docflow_curl_set_slist(handle, CURLOPT_RESOLVE, resolve)
+        _ = resolve
+        resolve = nil
+    }
+
+    private func transfer<T: Sendable>(_ work: @escaping @Sendable (UnsafeMutableRawPointer) throws -> T)
+        async throws(TransferError) -> T
+    {
+        await slots.acquire()
+        defer { slots.release() }
+        let handle = handles.withLock { $0.popLast() } ?? Handle(raw: curl_easy_init())
+        let result: Result<T, TransferError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                curl_easy_reset(handle.raw)
+                do {
+                    continuation.resume(returning: .success(try work(handle.raw)))
+                } catch let error as TransferError {
+                    continuation.resume(returning: .failure(error))
+                } catch {
+                    continuation.resume(returning: .failure(.network("\(error)")))
+                }
+            }
+        }
+        handles.withLock { $0.append(handle) }
+        return try result.get()
+    }
+
+    private static func error(_ code: CURLcode, handle: UnsafeMutableRawPointer, what: String) -> TransferError {
+        let reason = String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: return .invalid("\(what): \(reason)")
+        default: return .network("\(what) failed: \(reason)")
+        }
+    }
+
+    /// The URL without user and password, for logs and errors.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.user != nil || components.password != nil else {
+            return url
+        }
+        components.user = nil
+        components.password = nil
+        return components.string ?? url
+    }
+}
+
+/// Collects a response's body and headers.
+private final class Sink {
+    let limit: Int
+    var data = Data()
+    var headers: [String: String] = [:]
+    var overflow = false
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+}
+
+/// Feeds an upload.
+private final class Source {
+    let data: Data
+    var offset = 0
+
+    init(_ data: Data) {
+        self.data = data
+    }
+}
+
+private let writeCallback: docflow_curl_data_callback = { buffer, size, count, userdata in
+    let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+    let length = size * count
+    if sink.data.count + length > sink.limit {
+        sink.overflow = true
+        return 0
+    }
+    if let buffer { sink.data.append(UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: length) }
+    return length
+}
+
+private let headerCallback: docflow_curl_data_callback = { buffer, size, count, userdata in
+    let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+    let length = size * count
+    guard let buffer else { return length }
+    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+        sink.headers.removeAll()  // a new response (after a 100 Continue)
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        sink.headers[name] = value
+    }
+    return length
+}
+
+private let readCallback: docflow_curl_data_callback = { buffer, size, count, userdata in
+    let source = Unmanaged<Source>.fromOpaque(userdata!).takeUnretainedValue()
+    let length = min(size * count, source.data.count - source.offset)
+    guard length > 0, let buffer else { return 0 }
+    source.data.withUnsafeBytes { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + source.offset, byteCount: length)
+    }
+    source.offset += length
+    return length
+}
