@@ -7,7 +7,7 @@ ARGS ?=
 DEFAULT_AMQP_URL := amqp://guest:guest@127.0.0.1:5672/%2F
 TEST_AMQP_URL := $(or $(DOCFLOW_TEST_AMQP_URL),$(DEFAULT_AMQP_URL))
 
-.PHONY: deps broker build release run test format lint clean
+.PHONY: deps broker build release run test format lint clean bench
 
 deps:
 	scripts/install-deps.sh
@@ -30,6 +30,11 @@ test: deps
 	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip Disruptive
 # Tests that restart or disconnect the whole broker run alone, after the parallel ones.
 	DOCFLOW_TEST_AMQP_URL='$(TEST_AMQP_URL)' $(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel --filter Disruptive
+
+# docflow against the broker's own ceiling; e.g. make bench BENCH_ARGS="--soak-seconds 300".
+bench: broker
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+	"$$($(SWIFT) build -c release $(SWIFT_FLAGS) --show-bin-path)/docflow-bench" $(BENCH_ARGS)
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift

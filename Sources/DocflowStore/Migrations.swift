@@ -112,6 +112,16 @@ enum Migrations {
                 t.column("x", .integer)
             }
         }
+        migrator.registerMigration("v2: extraction schemas") { db in
+            try db.create(table: "extraction_schemas") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("description", .text)
+                t.column("fields", .text).notNull()
+                t.column("created_at", .text).notNull()
+                t.column("updated_at", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Folder below which file:// documents may be read (DOCFLOW_DOCUMENT_ROOT).")
     var documentRoot = env("DOCFLOW_DOCUMENT_ROOT", "./data/documents")
 
+    @Option(help: "Largest document a parse step reads, in bytes (DOCFLOW_MAX_DOCUMENT_BYTES).")
+    var maxDocumentBytes = Int(env("DOCFLOW_MAX_DOCUMENT_BYTES", "52428800")) ?? 52_428_800
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -70,6 +73,7 @@ struct Serve: AsyncParsableCommand {
         configuration.outboundAllow = outboundAllow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         configuration.documentURLTemplate = documentURLTemplate
         configuration.documentRoot = documentRoot
+        configuration.maxDocumentBytes = maxDocumentBytes
         configuration.synchronous = sqliteSynchronous
         let server = try await DocflowServer(configuration: configuration, logger: logger)
         try await server.run()

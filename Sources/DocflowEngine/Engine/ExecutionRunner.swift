@@ -87,7 +87,8 @@ struct ExecutionRunner {
             let context = StepContext(
                 json: ExecutionContext.build(for: execution), executionID: execution.id, workflowID: execution.workflowID,
                 stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
-                latestOutput: execution.log.last { $0.status == .completed }?.output)
+                latestOutput: execution.log.last { $0.status == .completed }?.output,
+                parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)
             let result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
                 try await executor.execute(step, context: context)
             }

@@ -28,11 +28,14 @@ public struct StepContext: Sendable {
     public let deadline: ContinuousClock.Instant
     /// The output of the step that completed last, if any.
     public let latestOutput: JSONValue?
+    /// The output of the latest completed `parse` step, if any.
+    public let parsedDocument: JSONValue?
 
     public init(
         json: JSONValue, executionID: String, workflowID: String, stepID: String, attempt: Int, timeout: Duration,
-        deadline: ContinuousClock.Instant, latestOutput: JSONValue? = nil
+        deadline: ContinuousClock.Instant, latestOutput: JSONValue? = nil, parsedDocument: JSONValue? = nil
     ) {
+        self.parsedDocument = parsedDocument
         self.timeout = timeout
         self.latestOutput = latestOutput
         self.json = json

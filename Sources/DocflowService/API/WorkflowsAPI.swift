@@ -17,22 +17,7 @@ struct WorkflowsAPI: Sendable {
             return .ok(["workflows": .array(workflows.map { $0.json() })])
         }
         router.on("POST", "/api/workflows") { request, _ in
-            let draft = try WorkflowValidator.validateCreate(request.body ?? .null).get()
-            try await context.checkExpressions(draft.definition)
-            let id = UUID().uuidString.lowercased()
-            let schedule = try Self.schedule(in: draft, workflowID: id, existing: nil)
-            let box = Box<Workflow>()
-            let (response, replayed) = try await context.mutate(request) { db in
-                let now = Date()
-                let workflow = Workflow(id: id, draft: draft, createdAt: now, updatedAt: now)
-                try WorkflowRepository.insert(db, workflow)
-                if let schedule { try ScheduleRepository.save(db, schedule) }
-                try Outbox.append(db, StatusEvents.definition(.created, workflow, exchange: names.statusExchange))
-                box.set(workflow)
-                return .created(workflow.json())
-            }
-            if !replayed, let workflow = box.value { context.definitionChanged(workflow, scheduled: schedule != nil) }
-            return response
+            try await create(request.body ?? .null, request: request)
         }
         router.on("GET", "/api/workflows/{id}") { _, parameters in
             .ok(try await context.workflow(parameters["id"]).json())
@@ -83,6 +68,27 @@ struct WorkflowsAPI: Sendable {
             context.triggers.remove(id)
             return response
         }
+    }
+
+    /// Validates and creates a workflow (with the schedule its trigger_config may ask for).
+    func create(_ body: JSONValue, request: APIRequest) async throws -> APIResponse {
+        let names = context.names
+        let draft = try WorkflowValidator.validateCreate(body).get()
+        try await context.checkExpressions(draft.definition)
+        let id = UUID().uuidString.lowercased()
+        let schedule = try Self.schedule(in: draft, workflowID: id, existing: nil)
+        let box = Box<Workflow>()
+        let (response, replayed) = try await context.mutate(request) { db in
+            let now = Date()
+            let workflow = Workflow(id: id, draft: draft, createdAt: now, updatedAt: now)
+            try WorkflowRepository.insert(db, workflow)
+            if let schedule { try ScheduleRepository.save(db, schedule) }
+            try Outbox.append(db, StatusEvents.definition(.created, workflow, exchange: names.statusExchange))
+            box.set(workflow)
+            return .created(workflow.json())
+        }
+        if !replayed, let workflow = box.value { context.definitionChanged(workflow, scheduled: schedule != nil) }
+        return response
     }
 
     /// The schedule a scheduled workflow's `trigger_config` asks for (`cron_expression`,

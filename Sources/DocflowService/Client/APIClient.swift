@@ -70,14 +70,20 @@ public final class APIClient: Sendable {
         return Reply(status: envelope["status"]?.intValue ?? 0, envelope: envelope)
     }
 
-    /// Sends raw request bytes and returns the raw reply.
+    /// Sends raw request bytes to the API queue and returns the raw reply.
     public func send(_ body: Data, messageID: String? = nil, timeout: Duration = .seconds(30)) async throws -> Data {
+        try await send(body, to: queue, messageID: messageID, timeout: timeout)
+    }
+
+    /// Sends raw request bytes to any queue that answers on `reply_to`; the request expires with
+    /// the timeout, so a late service does not work for nobody.
+    public func send(_ body: Data, to queue: String, messageID: String? = nil, timeout: Duration) async throws -> Data {
         let correlationID = UUID().uuidString.lowercased()
         let message = AMQPMessage(
             exchange: "", routingKey: queue, body: body,
             properties: AMQPProperties(
                 contentType: "application/json", correlationID: correlationID, replyTo: "amq.rabbitmq.reply-to",
-                messageID: messageID),
+                expiration: String(max(timeout.milliseconds, 1)), messageID: messageID),
             mandatory: true)
         let timer = Task { [waiting, queue] in
             try await Task.sleep(for: timeout)

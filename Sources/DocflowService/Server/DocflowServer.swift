@@ -66,7 +66,20 @@ public final class DocflowServer: Sendable {
             .integration,
             IntegrationStep(
                 store: store, http: curl, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)))
-        for type in [StepType.parse, .extract] { executors.register(type, UnavailableStep(type)) }
+        let parse = ParseStep(
+            source: DocumentSource(
+                http: curl, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
+                maxBytes: configuration.maxDocumentBytes))
+        executors.register(.parse, parse)
+        // Extraction services answer on direct reply-to, through a channel of the publishing connection.
+        let extractionClient = try await APIClient(connection: publishing, queue: names.apiQueue)
+        executors.register(
+            .extract,
+            ExtractStep(
+                schemas: { id in
+                    if let builtIn = BuiltInSchemas.schema(id) { return builtIn }
+                    return try await store.read { db in try SchemaRepository.fetch(db, id: id) }
+                }, parse: parse, delegate: AMQPExtractionDelegate(client: extractionClient)))
         let journal = Journal(
             store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.wake() })
         let engine = Engine(
@@ -87,6 +100,8 @@ public final class DocflowServer: Sendable {
         ExecutionsAPI(context: context).register(in: &router)
         SchedulesAPI(context: context).register(in: &router)
         IntegrationsAPI(context: context).register(in: &router)
+        TemplatesAPI(context: context).register(in: &router)
+        SchemasAPI(context: context).register(in: &router)
         let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
         let api = APIConsumer(
             router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,

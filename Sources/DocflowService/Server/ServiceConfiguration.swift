@@ -19,6 +19,8 @@ public struct ServiceConfiguration: Sendable {
     public var outboundAllow: [String] = []
     public var documentURLTemplate: String?
     public var documentRoot = "./data/documents"
+    /// Larger documents fail their parse step.
+    public var maxDocumentBytes = 50 * 1024 * 1024
     /// How many API requests run at once.
     public var apiConcurrency: UInt16 = 64
     /// How many platform events are handled at once (the consumer's prefetch).

@@ -1,0 +1,93 @@
+import ArgumentParser
+import DocflowCore
+import Foundation
+import Logging
+
+/// `docflow-bench`: starts a release-built `docflow serve` on a fresh database and measures, on
+/// one broker in one run, its maximum rate of event-triggered executions, latency under fixed
+/// loads below it, the raw-AMQP ceiling of the same message pattern, and CPU and memory.
+@main
+struct DocflowBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docflow-bench",
+        abstract: "Measure docflow's throughput and latency against the broker's own ceiling.",
+        discussion: """
+            Needs a RabbitMQ broker and the release-built `docflow` and `docflow-jq` beside this binary
+            (`swift build -c release`). Prints one table and writes the same figures as JSON to
+            <output-dir>/<timestamp>.json and <output-dir>/latest.json.
+            """)
+
+    @Option(help: "Events counted by each closed loop, after the warm-up.")
+    var events = 20_000
+
+    @Option(help: "Events run before each closed loop starts counting.")
+    var warmup = 2_000
+
+    @Option(help: "Events kept unfinished by a closed loop (and the ceiling worker's prefetch).")
+    var inFlight = 512
+
+    @Option(help: "Seconds of each open-loop load.")
+    var openSeconds: Double = 15
+
+    @Option(parsing: .upToNextOption, help: "Open-loop loads, in percent of the closed loop's rate.")
+    var loads: [Int] = [25, 50, 75, 90]
+
+    @Option(help: "Seconds of the memory soak at 75% of the maximum (SQLite FULL); 0 skips it.")
+    var soakSeconds: Double = 0
+
+    @Flag(help: "Measure SQLite synchronous=FULL only.")
+    var skipNormal = false
+
+    @Flag(help: "Skip the open-loop latency loads.")
+    var skipOpen = false
+
+    @Flag(help: "Skip the raw AMQP ceiling.")
+    var skipCeiling = false
+
+    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
+    var amqpURL =
+        ProcessInfo.processInfo.environment["DOCFLOW_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+    @Option(help: "Where the JSON results go.")
+    var outputDir = "bench/results"
+
+    @Option(help: "The docflow binary (default: beside this one).")
+    var docflow: String?
+
+    @Flag(help: "Log the AMQP client's info lines.")
+    var verbose = false
+
+    func validate() throws {
+        guard events > 0, warmup >= 0, inFlight > 0, inFlight <= Int(UInt16.max) else {
+            throw ValidationError("--events and --in-flight must be positive, --in-flight at most 65535")
+        }
+        guard openSeconds > 0, soakSeconds >= 0 else { throw ValidationError("durations must be positive") }
+        guard loads.allSatisfy({ (1...100).contains($0) }) else { throw ValidationError("--loads are 1...100") }
+    }
+
+    func run() async throws {
+        let level: Logger.Level = verbose ? .info : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        ServerProcess.stopOnSignals()
+        let started = Date()
+        let bench = try await BenchRun(options: self, logger: Logger(label: "docflow-bench"))
+        let figures: RunFigures
+        do {
+            figures = try await bench.run()
+        } catch {
+            await bench.close()
+            throw error
+        }
+        await bench.close()
+        let report = Report(figures: figures)
+        print(report.table())
+        let timestamp = RFC3339.string(from: started).filter { $0 != "-" && $0 != ":" }
+        let path = try report.write(to: outputDir, timestamp: timestamp)
+        print("\nwritten: \(path) and latest.json")
+    }
+}
