@@ -210,6 +210,30 @@ private func parseError(_ data: Data, as fileType: String? = nil, url: String? =
         #expect(error?.message.hasPrefix("the DOCX file is damaged: ") == true, "\(String(describing: error))")
     }
 
+    @Test func truncatedStreamsAndOutOfBoundsOffsetsFailAsDamaged() throws {
+        let docx = [UInt8](try makeDOCX(body: paragraph("Hello")))
+        let header = try #require(
+            docx.indices.first { index in
+                docx[index...].starts(with: [0x50, 0x4B, 0x01, 0x02])
+                    && docx[(index + 46)...].starts(with: Array("word/document.xml".utf8))
+            }
+        )
+        var truncated = docx
+        truncated.replaceSubrange(header + 20..<header + 24, with: [4, 0, 0, 0])  // compressed size
+        let truncatedError = parseError(Data(truncated), as: "docx")
+        #expect(truncatedError?.message.hasPrefix("the DOCX file is damaged: ") == true)
+        var pastTheEnd = docx
+        pastTheEnd.replaceSubrange(header + 42..<header + 46, with: [0, 0xFF, 0xFF, 0x7F])  // local header offset
+        let offsetError = parseError(Data(pastTheEnd), as: "docx")
+        #expect(offsetError?.message.hasPrefix("the DOCX file is damaged: ") == true)
+    }
+
+    @Test func passwordProtectedWordFileFailsClearly() {
+        let compoundFile = Data([0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + [UInt8](repeating: 0, count: 504))
+        let error = parseError(compoundFile, as: "docx")
+        #expect(error?.message.contains("password-protected") == true, "\(String(describing: error))")
+    }
+
     @Test func malformedDocumentXMLFailsAsDamaged() throws {
         let zip = try makeZIP([("word/document.xml", "<w:document><w:body><w:p>")])
         let error = parseError(zip, as: "docx")
@@ -244,11 +268,11 @@ private func parseError(_ data: Data, as fileType: String? = nil, url: String? =
     @Test func tableRowsBecomeLinesOfCellsJoinedByBars() throws {
         let html = """
             <table><tr><th>Item</th><th>Price</th></tr>
-            <tr><td>Widget</td><td>9.99</td></tr><tr><td>Gadget<br></td><td>19&nbsp;USD</td></tr></table>
+            <tr><td>Widget</td><td>9.99</td></tr><tr><td><p>Gadget</p><br>XL</td><td>19&nbsp;USD</td></tr></table>
             <ul><li>one</li><li>two</li></ul>
             """
         let document = try parse(Data(html.utf8), as: "htm")
-        #expect(document.text == "Item | Price\nWidget | 9.99\nGadget\n| 19 USD\none\ntwo")
+        #expect(document.text == "Item | Price\nWidget | 9.99\nGadget XL | 19 USD\none\ntwo")
     }
 
     @Test func toleratesUnclosedTagsAndStrayBrackets() throws {

@@ -1,7 +1,8 @@
 /// Reads HTML into its visible text: no tags, no scripts, styles, templates or `<head>`; entities
 /// decoded; block elements (paragraphs, divisions, list items, headings, rows, breaks…) start new
-/// lines and table cells in a row are joined by " | ". Runs of whitespace collapse to one space and
-/// empty lines are dropped. The first `<title>` is the title. Tolerates any malformed markup.
+/// lines, and each table row is one line of its cells joined by " | ". Runs of whitespace collapse
+/// to one space and empty lines are dropped. The first `<title>` is the title. Tolerates any
+/// malformed markup.
 enum HTMLReader {
     static func read(_ html: String) -> (text: String, title: String?) {
         var reader = Scanner(bytes: Array(html.utf8))
@@ -37,8 +38,14 @@ enum HTMLReader {
         var title: String?
         var inHead = false
         var preformatted = 0
-        /// Cells seen so far in the current row of each open table, innermost last.
-        var cells: [Int] = []
+        /// The open tables, innermost last.
+        var tables: [Table] = []
+
+        struct Table {
+            /// Cells seen so far in the current row.
+            var cells = 0
+            var inCell = false
+        }
 
         init(bytes: [UInt8]) {
             self.bytes = bytes
@@ -85,32 +92,42 @@ enum HTMLReader {
                     index = end
                 case "head": inHead = true
                 case "body": inHead = false
-                case "br": output += "\n"
+                case "br": breakLine()
                 case "pre": preformatted += 1
-                case "table": cells.append(0)
+                case "table":
+                    breakLine()
+                    tables.append(Table())
                 case "tr":
                     output += "\n"
-                    if !cells.isEmpty { cells[cells.count - 1] = 0 }
+                    if !tables.isEmpty { tables[tables.count - 1] = Table() }
                 case "td", "th":
-                    if let count = cells.last {
-                        if count > 0 { output += " | " }
-                        cells[cells.count - 1] = count + 1
+                    if let table = tables.last {
+                        if table.cells > 0 { output += " | " }
+                        tables[tables.count - 1] = Table(cells: table.cells + 1, inCell: true)
                     }
-                default: break
+                default:
+                    if HTMLReader.blocks.contains(name) { breakLine() }
                 }
-                if HTMLReader.blocks.contains(name) { output += "\n" }
             case .end(let name):
                 switch name {
                 case "head": inHead = false
                 case "pre": preformatted = max(0, preformatted - 1)
-                case "table": _ = cells.popLast()
+                case "table":
+                    _ = tables.popLast()
+                    breakLine()
                 case "tr": output += "\n"
-                default: break
+                case "td", "th": if !tables.isEmpty { tables[tables.count - 1].inCell = false }
+                default:
+                    if HTMLReader.blocks.contains(name) { breakLine() }
                 }
-                if HTMLReader.blocks.contains(name) { output += "\n" }
             case .other:
                 break
             }
+        }
+
+        /// Starts a new line, except inside a table cell, whose content stays on its row's line.
+        private mutating func breakLine() {
+            output += tables.last?.inCell == true ? " " : "\n"
         }
 
         /// Where the content of a raw element ends (its end tag, or the input's end) and where the

@@ -29,6 +29,8 @@ public enum Transition: Sendable {
 public final class Journal: Sendable {
     private struct Entry {
         let transition: Transition
+        /// Built by the caller, outside the one write transaction everyone waits for.
+        let events: [OutboxMessage]
         let done: CheckedContinuation<Bool, any Error>?
     }
 
@@ -60,7 +62,8 @@ public final class Journal: Sendable {
             try? await commit(transition)
             return
         }
-        state.withLock { $0.pending.append(Entry(transition: transition, done: nil)) }
+        let entry = Entry(transition: transition, events: events(for: transition), done: nil)
+        state.withLock { $0.pending.append(entry) }
         wakeup.signal()
     }
 
@@ -68,8 +71,9 @@ public final class Journal: Sendable {
     /// when a `triggered` one was refused (claimed before, or its workflow disabled).
     @discardableResult
     public func commit(_ transition: Transition) async throws -> Bool {
-        try await withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.pending.append(Entry(transition: transition, done: continuation)) }
+        let events = events(for: transition)
+        return try await withCheckedThrowingContinuation { continuation in
+            state.withLock { $0.pending.append(Entry(transition: transition, events: events, done: continuation)) }
             wakeup.signal()
         }
     }
@@ -78,7 +82,16 @@ public final class Journal: Sendable {
     /// together with something else (a trigger claim, an idempotency record).
     @discardableResult
     public func write(_ db: Database, _ transition: Transition) throws -> Bool {
-        try Self.apply(db, transition, statusExchange: statusExchange)
+        try Self.apply(db, transition, events: events(for: transition))
+    }
+
+    private func events(for transition: Transition) -> [OutboxMessage] {
+        switch transition {
+        case .started(let execution), .retried(let execution), .triggered(let execution, _), .finished(let execution):
+            [StatusEvents.execution(execution, exchange: statusExchange)]
+        case .step(let run, _, let execution):
+            [StatusEvents.step(run, of: execution, exchange: statusExchange)]
+        }
     }
 
     /// The writer loop; returns after `stop()` once everything queued is written.
@@ -108,7 +121,7 @@ public final class Journal: Sendable {
 
     private func write(_ batch: [Entry]) async {
         do {
-            let applied = try await writeTransaction(batch.map(\.transition))
+            let applied = try await writeTransaction(batch)
             didCommit()
             for (entry, written) in zip(batch, applied) { entry.done?.resume(returning: written) }
         } catch {
@@ -123,7 +136,7 @@ public final class Journal: Sendable {
         var delay = Duration.milliseconds(50)
         while true {
             do {
-                let applied = try await writeTransaction([entry.transition])
+                let applied = try await writeTransaction([entry])
                 entry.done?.resume(returning: applied[0])
                 return
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -139,37 +152,38 @@ public final class Journal: Sendable {
         }
     }
 
-    private func writeTransaction(_ transitions: [Transition]) async throws -> [Bool] {
-        try await store.write { [statusExchange] db in
-            try transitions.map { try Self.apply(db, $0, statusExchange: statusExchange) }
+    private func writeTransaction(_ entries: [Entry]) async throws -> [Bool] {
+        let work = entries.map { ($0.transition, $0.events) }
+        return try await store.write { db in
+            try work.map { try Self.apply(db, $0.0, events: $0.1) }
         }
     }
 
-    static func apply(_ db: Database, _ transition: Transition, statusExchange: String) throws -> Bool {
+    static func apply(_ db: Database, _ transition: Transition, events: [OutboxMessage]) throws -> Bool {
         switch transition {
         case .triggered(let execution, let claim):
             guard try WorkflowRepository.isEnabled(db, id: execution.workflowID),
                 try TriggerClaims.claim(db, workflowID: execution.workflowID, key: claim, executionID: execution.id)
             else { return false }
             try ExecutionRepository.insert(db, execution)
-            try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
+            for event in events { try Outbox.append(db, event) }
         case .started(let execution):
             try ExecutionRepository.insert(db, execution)
-            try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
+            for event in events { try Outbox.append(db, event) }
         case .retried(let execution):
             try ExecutionRepository.reopen(db, executionID: execution.id)
             for (seq, run) in execution.log.enumerated() {
                 try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq)
             }
-            try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
+            for event in events { try Outbox.append(db, event) }
         case .step(let run, let seq, let execution):
             try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq)
-            try Outbox.append(db, StatusEvents.step(run, of: execution, exchange: statusExchange))
+            for event in events { try Outbox.append(db, event) }
         case .finished(let execution):
             try ExecutionRepository.finish(
                 db, executionID: execution.id, status: execution.status, completedAt: execution.completedAt ?? Date(),
                 error: execution.error)
-            try Outbox.append(db, StatusEvents.execution(execution, exchange: statusExchange))
+            for event in events { try Outbox.append(db, event) }
         }
         return true
     }

@@ -117,6 +117,8 @@ final class JQWorker: @unchecked Sendable {
     /// Written by the deadline timer, read on `queue`.
     private let pid = Atomic<Int32>(0)
     private let killedForTimeout = Atomic<Bool>(false)
+    /// Which request the deadline timer belongs to, so a late timer never kills the next one.
+    private let requestToken = Atomic<UInt64>(0)
 
     init(index: Int, executable: String, logger: Logger) {
         self.index = index
@@ -127,23 +129,25 @@ final class JQWorker: @unchecked Sendable {
 
     func roundTrip(_ request: Data, timeout: Duration) async -> Result<Data, JQError> {
         killedForTimeout.store(false, ordering: .relaxed)
+        let token = requestToken.add(1, ordering: .acquiringAndReleasing).newValue
         let timer = Task {
             try await Task.sleep(for: timeout)
-            self.killForTimeout()
+            self.killForTimeout(token)
         }
         let result = await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: self.exchange(request)) }
         }
         timer.cancel()
+        requestToken.add(1, ordering: .acquiringAndReleasing)
         if case .failure = result, killedForTimeout.load(ordering: .acquiring) {
             return .failure(.timeout(milliseconds: timeout.milliseconds))
         }
         return result
     }
 
-    private func killForTimeout() {
+    private func killForTimeout(_ token: UInt64) {
         let running = pid.load(ordering: .acquiring)
-        if running > 0 {
+        if running > 0, requestToken.load(ordering: .acquiring) == token {
             killedForTimeout.store(true, ordering: .releasing)
             kill(running, SIGKILL)
         }

@@ -1,3 +1,4 @@
+import DocflowCore
 import Foundation
 import GRDB
 
@@ -28,14 +29,13 @@ public struct OutboxMessage: Sendable, Codable, FetchableRecord, MutablePersista
         self.exchange = exchange
         self.routingKey = routingKey
         self.messageID = messageID
-        let encoded = try? JSONEncoder().encode(headers)
-        self.headers = encoded.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        self.headers = JSONValue.object(headers.mapValues { .string($0) }).encodedString()
         self.body = body
         self.createdAt = Date().timeIntervalSince1970
     }
 
     public var headerValues: [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(headers.utf8))) ?? [:]
+        ((try? JSONValue.parse(headers))?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
