@@ -116,7 +116,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
-        .testTarget(name: "DocflowEngineTests", dependencies: ["DocflowEngine", "DocflowCore"]),
+        .testTarget(
+            name: "DocflowEngineTests",
+            dependencies: ["DocflowEngine", "DocflowCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .testTarget(
             name: "DocflowServiceTests",
             dependencies: ["DocflowService", "DocflowCore", .product(name: "Logging", package: "swift-log")]

@@ -29,3 +29,40 @@ struct JSONValueTests {
         #expect(try JSONValue.parse(value.encoded()) == value)
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test func readsEveryKindOfValue() throws {
+        let value = try JSONValue.parse(#" { "a" : [1, -2.5e1, 0, true, false, null], "b": {"c": "d"}, "e": "" } "#)
+        #expect(value == ["a": [1, -25, 0, true, false, nil], "b": ["c": "d"], "e": ""])
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        let value = try JSONValue.parse(#""a\"b\\c\/d\n\t\u00e9\u20ac\ud83d\ude00""#)
+        #expect(value == .string("a\"b\\c/d\n\té€😀"))
+    }
+
+    @Test(arguments: [
+        "", "nul", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "\"abc", "\"a\u{01}b\"",
+        "\"\\x\"", "\"\\ud83d\"", "[1] 2", "{} {}", "'single'", "NaN", "[" + String(repeating: "[", count: 600),
+    ])
+    func rejectsWhatIsNotJSON(text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func errorsSayWhereTheProblemIs() {
+        do {
+            _ = try JSONValue.parse("[1, 2, x]")
+            Issue.record("parsed")
+        } catch {
+            #expect(error.description == "not valid JSON: unexpected character 'x' at byte 7")
+        }
+    }
+
+    @Test func agreesWithFoundation() throws {
+        let text = #"{"n": 12345678.125, "s": "naïve café", "l": [[], {}], "z": -0.001}"#
+        let ours = try JSONValue.parse(text)
+        let theirs = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(ours == theirs)
+    }
+}

@@ -113,16 +113,16 @@ extension JSONValue: Codable {
 extension JSONValue {
     /// Parses UTF-8 JSON text; throws `JSONValue.ParseError` with a reason users can read.
     public static func parse(_ data: some Collection<UInt8>) throws(ParseError) -> JSONValue {
-        let bytes = data as? Data ?? Data(data)
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: bytes)
-        } catch {
-            throw ParseError(reason: Self.describe(error))
+        let result: Result<JSONValue, ParseError>? = data.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(ParseError) -> JSONValue in try JSONParser.parse(buffer) }
         }
+        if let result { return try result.get() }
+        let bytes = Array(data)
+        return try bytes.withUnsafeBufferPointer { buffer throws(ParseError) in try JSONParser.parse(buffer) }
     }
 
     public static func parse(_ text: String) throws(ParseError) -> JSONValue {
-        try parse(Data(text.utf8))
+        try parse(Array(text.utf8))
     }
 
     /// Compact JSON text with sorted keys, so equal values encode to equal bytes. Written by hand:
@@ -199,15 +199,4 @@ extension JSONValue {
         public var description: String { "not valid JSON: \(reason)" }
     }
 
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError as NSError?,
-                let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String
-            {
-                return detail
-            }
-            return context.debugDescription
-        }
-        return String(describing: error)
-    }
 }

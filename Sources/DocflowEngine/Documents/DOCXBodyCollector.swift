@@ -77,7 +77,9 @@ final class DOCXBodyCollector: NSObject, XMLParserDelegate {
         case "t": inText = false
         case "tc":
             guard var table = tables.popLast() else { return }
-            table.cells.append((table.cell ?? []).filter { !$0.isEmpty }.joined(separator: " "))
+            // A break inside a cell would split its row's line.
+            let cell = (table.cell ?? []).filter { !$0.isEmpty }.joined(separator: " ")
+            table.cells.append(cell.replacingOccurrences(of: "\n", with: " "))
             table.cell = nil
             tables.append(table)
         case "tr":

@@ -59,7 +59,7 @@ public final class Journal: Sendable {
     public func append(_ transition: Transition) async {
         let full = state.withLock { $0.pending.count >= backpressureLimit }
         if full {
-            try? await commit(transition)
+            _ = try? await commit(transition)
             return
         }
         let entry = Entry(transition: transition, events: events(for: transition), done: nil)

@@ -132,10 +132,20 @@ public struct ParseStep: StepExecutor {
     func parse(_ context: StepContext) async throws(StepError) -> ParsedDocument {
         let trigger = context.json["trigger"] ?? .null
         let loaded = try await source.load(trigger, timeout: context.remaining)
-        do {
-            return try DocumentParser.parse(
-                loaded.data, fileType: loaded.fileType, url: loaded.url, documentID: loaded.documentID)
-        } catch {
+        // Parsing is CPU-bound and blocking (poppler): keep it off the concurrency pool.
+        let result: Result<ParsedDocument, DocumentError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    returning: Result { () throws(DocumentError) -> ParsedDocument in
+                        try DocumentParser.parse(
+                            loaded.data, fileType: loaded.fileType, url: loaded.url, documentID: loaded.documentID)
+                    })
+            }
+        }
+        switch result {
+        case .success(let document):
+            return document
+        case .failure(let error):
             let what = loaded.url.map(CurlClient.redacted) ?? "the trigger's document"
             throw StepError("cannot parse \(what): \(error.message)", retryable: false)
         }
