@@ -49,13 +49,14 @@ public enum Outbox {
         try message.insert(db)
     }
 
-    /// The oldest messages not yet published, in commit order.
-    public static func pending(_ db: Database, limit: Int) throws -> [OutboxMessage] {
-        try OutboxMessage.order(Column("seq")).limit(limit).fetchAll(db)
+    /// The oldest messages after `seq`, in commit order.
+    public static func pending(_ db: Database, after seq: Int64 = 0, limit: Int) throws -> [OutboxMessage] {
+        try OutboxMessage.filter(Column("seq") > seq).order(Column("seq")).limit(limit).fetchAll(db)
     }
 
-    public static func remove(_ db: Database, seqs: [Int64]) throws {
-        _ = try OutboxMessage.filter(keys: seqs).deleteAll(db)
+    /// Forgets every message up to and including `seq`.
+    public static func remove(_ db: Database, upTo seq: Int64) throws {
+        try db.execute(sql: "DELETE FROM outbox WHERE seq <= ?", arguments: [seq])
     }
 
     public static func count(_ db: Database) throws -> Int {
