@@ -1,10 +1,11 @@
 import CRabbitMQ
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One AMQP connection, owned by a thread of its own as rabbitmq-c requires.
 ///

@@ -84,7 +84,9 @@ final class ConnectionLoop {
                     shared.withLock { $0.lastError = failure }
                     logger.warning(
                         "broker unavailable, retrying",
-                        metadata: ["error": "\(failure)", "retry_in": "\(backoff)", "broker": "\(configuration.redacted)"])
+                        metadata: [
+                            "error": "\(failure)", "retry_in": "\(backoff)", "broker": "\(configuration.redacted)",
+                        ])
                     waitForCommands(timeoutMs: Int32(backoff.milliseconds))
                     runCommands()
                     backoff = min(backoff * 2, configuration.maxBackoff)
@@ -151,7 +153,8 @@ final class ConnectionLoop {
         guard opened == AMQP_STATUS_OK.rawValue else {
             amqp_destroy_connection(state)
             throw .connectionFailed(
-                "cannot reach \(configuration.host):\(configuration.port): \(String(cString: amqp_error_string2(opened)))")
+                "cannot reach \(configuration.host):\(configuration.port): \(String(cString: amqp_error_string2(opened)))"
+            )
         }
         var rpcTimeout = timeval(configuration.rpcTimeout)
         amqp_set_rpc_timeout(state, &rpcTimeout)
@@ -194,7 +197,8 @@ final class ConnectionLoop {
             for item in topology {
                 guard connection != nil else { return }
                 if case .failure(let error) = declareNow(item, channel: first) {
-                    logger.error("could not declare again after reconnect", metadata: ["item": "\(item)", "error": "\(error)"])
+                    logger.error(
+                        "could not declare again after reconnect", metadata: ["item": "\(item)", "error": "\(error)"])
                     reopenClosedChannels()
                 }
             }
@@ -254,7 +258,8 @@ final class ConnectionLoop {
         for tag in state.consumerOrder {
             guard connection != nil, state.isOpen, let consumer = state.consumers[tag] else { return }
             if case .failure(let error) = startConsumer(consumer.spec, channel: state.number) {
-                logger.error("consumer could not resume", metadata: ["queue": "\(consumer.spec.queue)", "error": "\(error)"])
+                logger.error(
+                    "consumer could not resume", metadata: ["queue": "\(consumer.spec.queue)", "error": "\(error)"])
                 removeConsumer(tag, from: state, finishing: error)
             }
         }

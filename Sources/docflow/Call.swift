@@ -66,7 +66,8 @@ struct Call: AsyncParsableCommand {
 
         var logger = Logger(label: "docflow.call")
         logger.logLevel = .error
-        let connection = AMQPConnection(try AMQPConfiguration(url: amqpURL, connectionName: "docflow call"), logger: logger)
+        let connection = AMQPConnection(
+            try AMQPConfiguration(url: amqpURL, connectionName: "docflow call"), logger: logger)
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {

@@ -50,7 +50,8 @@ struct Emit: AsyncParsableCommand {
         ]
         var logger = Logger(label: "docflow.emit")
         logger.logLevel = .error
-        let connection = AMQPConnection(try AMQPConfiguration(url: amqpURL, connectionName: "docflow emit"), logger: logger)
+        let connection = AMQPConnection(
+            try AMQPConfiguration(url: amqpURL, connectionName: "docflow emit"), logger: logger)
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {

@@ -27,7 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Sender address of email integrations (DOCFLOW_SMTP_FROM).")
     var smtpFrom = env("DOCFLOW_SMTP_FROM", "docflow@localhost")
 
-    @Flag(help: "Refuse private address ranges as integration and document destinations (DOCFLOW_DENY_PRIVATE_NETWORKS=1).")
+    @Flag(
+        help:
+            "Refuse private address ranges as integration and document destinations (DOCFLOW_DENY_PRIVATE_NETWORKS=1).")
     var denyPrivateNetworks = env("DOCFLOW_DENY_PRIVATE_NETWORKS", "0") == "1"
 
     @Option(help: "Comma-separated CIDR ranges to refuse as destinations (DOCFLOW_OUTBOUND_DENY).")
@@ -70,7 +72,9 @@ struct Serve: AsyncParsableCommand {
         configuration.smtpFrom = smtpFrom
         configuration.denyPrivateNetworks = denyPrivateNetworks
         configuration.outboundDeny = outboundDeny.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        configuration.outboundAllow = outboundAllow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        configuration.outboundAllow = outboundAllow.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         configuration.documentURLTemplate = documentURLTemplate
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes

@@ -32,7 +32,8 @@ struct Watch: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "docflow.watch")
         logger.logLevel = .error
-        let connection = AMQPConnection(try AMQPConfiguration(url: amqpURL, connectionName: "docflow watch"), logger: logger)
+        let connection = AMQPConnection(
+            try AMQPConfiguration(url: amqpURL, connectionName: "docflow watch"), logger: logger)
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {

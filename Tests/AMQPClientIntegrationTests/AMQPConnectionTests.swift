@@ -111,7 +111,9 @@ struct AMQPConnectionTests {
             try await connection.waitUntilConnected(timeout: .seconds(3))
             Issue.record("connected with a wrong password")
         } catch let error as AMQPError {
-            #expect(error.replyName == "ACCESS_REFUSED" || "\(error)".contains("ACCESS_REFUSED") || "\(error)".contains("login"))
+            #expect(
+                error.replyName == "ACCESS_REFUSED" || "\(error)".contains("ACCESS_REFUSED")
+                    || "\(error)".contains("login"))
         }
         await connection.close()
     }

@@ -4,7 +4,8 @@ import Logging
 
 /// The RabbitMQ the integration tests use: `DOCFLOW_TEST_AMQP_URL`, else the local default.
 enum TestBroker {
-    static let url = ProcessInfo.processInfo.environment["DOCFLOW_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
+    static let url =
+        ProcessInfo.processInfo.environment["DOCFLOW_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
 
     static func connect(_ name: String = "test") async throws -> AMQPConnection {
         var configuration = try AMQPConfiguration(url: url, connectionName: name)

@@ -163,69 +163,103 @@ struct CronFireCase: Sendable, CustomTestStringConvertible {
     // 2031-01-01 is a Wednesday.
     static let cases: [CronFireCase] = [
         // The seed's patterns.
-        CronFireCase("0 9 * * *", after: "2031-01-01T00:00:00Z", [
-            "2031-01-01T09:00:00Z", "2031-01-02T09:00:00Z", "2031-01-03T09:00:00Z",
-        ]),
-        CronFireCase("0 9 * * 1-5", after: "2031-01-01T00:00:00Z", [
-            "2031-01-01T09:00:00Z", "2031-01-02T09:00:00Z", "2031-01-03T09:00:00Z", "2031-01-06T09:00:00Z",
-        ]),
-        CronFireCase("0 0 * * 0", after: "2031-01-01T00:00:00Z", [
-            "2031-01-05T00:00:00Z", "2031-01-12T00:00:00Z", "2031-01-19T00:00:00Z",
-        ]),
-        CronFireCase("0 0 1 * *", after: "2031-01-01T00:00:00Z", [
-            "2031-02-01T00:00:00Z", "2031-03-01T00:00:00Z", "2031-04-01T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 9 * * *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-01T09:00:00Z", "2031-01-02T09:00:00Z", "2031-01-03T09:00:00Z",
+            ]),
+        CronFireCase(
+            "0 9 * * 1-5", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-01T09:00:00Z", "2031-01-02T09:00:00Z", "2031-01-03T09:00:00Z", "2031-01-06T09:00:00Z",
+            ]),
+        CronFireCase(
+            "0 0 * * 0", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-05T00:00:00Z", "2031-01-12T00:00:00Z", "2031-01-19T00:00:00Z",
+            ]),
+        CronFireCase(
+            "0 0 1 * *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-02-01T00:00:00Z", "2031-03-01T00:00:00Z", "2031-04-01T00:00:00Z",
+            ]),
         // Strictly after.
         CronFireCase("0 9 * * *", after: "2031-01-01T09:00:00Z", ["2031-01-02T09:00:00Z"]),
         CronFireCase("0 9 * * *", after: "2031-01-01T08:59:59.5Z", ["2031-01-01T09:00:00Z"]),
         CronFireCase("* * * * *", after: "2031-01-01T08:59:00Z", ["2031-01-01T09:00:00Z", "2031-01-01T09:01:00Z"]),
         CronFireCase("* * * * *", after: "2031-01-01T08:59:01Z", ["2031-01-01T09:00:00Z"]),
         // Day-of-month OR day-of-week when both are restricted: the 13th, or any Friday.
-        CronFireCase("0 0 13 * 5", after: "2031-01-01T00:00:00Z", [
-            "2031-01-03T00:00:00Z", "2031-01-10T00:00:00Z", "2031-01-13T00:00:00Z", "2031-01-17T00:00:00Z",
-        ]),
-        CronFireCase("0 0 13 * fri", after: "2031-01-25T00:00:00Z", [
-            "2031-01-31T00:00:00Z", "2031-02-07T00:00:00Z", "2031-02-13T00:00:00Z", "2031-02-14T00:00:00Z",
-        ]),
-        CronFireCase("0 0 13 * *", after: "2031-01-01T00:00:00Z", [
-            "2031-01-13T00:00:00Z", "2031-02-13T00:00:00Z", "2031-03-13T00:00:00Z",
-        ]),
-        CronFireCase("0 0 * * fri", after: "2031-01-01T00:00:00Z", [
-            "2031-01-03T00:00:00Z", "2031-01-10T00:00:00Z", "2031-01-17T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 0 13 * 5", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-03T00:00:00Z", "2031-01-10T00:00:00Z", "2031-01-13T00:00:00Z", "2031-01-17T00:00:00Z",
+            ]),
+        CronFireCase(
+            "0 0 13 * fri", after: "2031-01-25T00:00:00Z",
+            [
+                "2031-01-31T00:00:00Z", "2031-02-07T00:00:00Z", "2031-02-13T00:00:00Z", "2031-02-14T00:00:00Z",
+            ]),
+        CronFireCase(
+            "0 0 13 * *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-13T00:00:00Z", "2031-02-13T00:00:00Z", "2031-03-13T00:00:00Z",
+            ]),
+        CronFireCase(
+            "0 0 * * fri", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-03T00:00:00Z", "2031-01-10T00:00:00Z", "2031-01-17T00:00:00Z",
+            ]),
         // Day-of-month `*/2` counts as unrestricted (Vixie), so both must match: odd-numbered Mondays.
-        CronFireCase("0 0 */2 * 1", after: "2031-01-01T00:00:00Z", [
-            "2031-01-13T00:00:00Z", "2031-01-27T00:00:00Z", "2031-02-03T00:00:00Z", "2031-02-17T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 0 */2 * 1", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-13T00:00:00Z", "2031-01-27T00:00:00Z", "2031-02-03T00:00:00Z", "2031-02-17T00:00:00Z",
+            ]),
         // A month restriction applies to both day fields.
-        CronFireCase("0 0 1 feb mon", after: "2031-01-01T00:00:00Z", [
-            "2031-02-01T00:00:00Z", "2031-02-03T00:00:00Z", "2031-02-10T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 0 1 feb mon", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-02-01T00:00:00Z", "2031-02-03T00:00:00Z", "2031-02-10T00:00:00Z",
+            ]),
         // Steps and ranges.
-        CronFireCase("*/15 9-10 * * *", after: "2031-01-01T00:00:00Z", [
-            "2031-01-01T09:00:00Z", "2031-01-01T09:15:00Z", "2031-01-01T09:30:00Z", "2031-01-01T09:45:00Z",
-            "2031-01-01T10:00:00Z", "2031-01-01T10:15:00Z",
-        ]),
-        CronFireCase("1-30/10 * * * *", after: "2031-01-01T00:00:00Z", [
-            "2031-01-01T00:01:00Z", "2031-01-01T00:11:00Z", "2031-01-01T00:21:00Z", "2031-01-01T01:01:00Z",
-        ]),
-        CronFireCase("5/20 * * * *", after: "2031-01-01T00:00:00Z", [
-            "2031-01-01T00:05:00Z", "2031-01-01T00:25:00Z", "2031-01-01T00:45:00Z", "2031-01-01T01:05:00Z",
-        ]),
-        CronFireCase("0 0 1 jan,jul *", after: "2031-01-01T00:00:00Z", [
-            "2031-07-01T00:00:00Z", "2032-01-01T00:00:00Z",
-        ]),
+        CronFireCase(
+            "*/15 9-10 * * *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-01T09:00:00Z", "2031-01-01T09:15:00Z", "2031-01-01T09:30:00Z", "2031-01-01T09:45:00Z",
+                "2031-01-01T10:00:00Z", "2031-01-01T10:15:00Z",
+            ]),
+        CronFireCase(
+            "1-30/10 * * * *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-01T00:01:00Z", "2031-01-01T00:11:00Z", "2031-01-01T00:21:00Z", "2031-01-01T01:01:00Z",
+            ]),
+        CronFireCase(
+            "5/20 * * * *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-01T00:05:00Z", "2031-01-01T00:25:00Z", "2031-01-01T00:45:00Z", "2031-01-01T01:05:00Z",
+            ]),
+        CronFireCase(
+            "0 0 1 jan,jul *", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-07-01T00:00:00Z", "2032-01-01T00:00:00Z",
+            ]),
         CronFireCase("0 12 * * 7", after: "2031-01-01T00:00:00Z", ["2031-01-05T12:00:00Z", "2031-01-12T12:00:00Z"]),
-        CronFireCase("0 0 * * sun-tue", after: "2031-01-01T00:00:00Z", [
-            "2031-01-05T00:00:00Z", "2031-01-06T00:00:00Z", "2031-01-07T00:00:00Z", "2031-01-12T00:00:00Z",
-        ]),
-        CronFireCase("0 0 * * 5-7", after: "2031-01-01T00:00:00Z", [
-            "2031-01-03T00:00:00Z", "2031-01-04T00:00:00Z", "2031-01-05T00:00:00Z", "2031-01-10T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 0 * * sun-tue", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-05T00:00:00Z", "2031-01-06T00:00:00Z", "2031-01-07T00:00:00Z", "2031-01-12T00:00:00Z",
+            ]),
+        CronFireCase(
+            "0 0 * * 5-7", after: "2031-01-01T00:00:00Z",
+            [
+                "2031-01-03T00:00:00Z", "2031-01-04T00:00:00Z", "2031-01-05T00:00:00Z", "2031-01-10T00:00:00Z",
+            ]),
         CronFireCase("30 23 31 12 *", after: "2031-01-01T00:00:00Z", ["2031-12-31T23:30:00Z", "2032-12-31T23:30:00Z"]),
-        CronFireCase("0 0 31 * *", after: "2031-01-31T00:00:00Z", [
-            "2031-03-31T00:00:00Z", "2031-05-31T00:00:00Z", "2031-07-31T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 0 31 * *", after: "2031-01-31T00:00:00Z",
+            [
+                "2031-03-31T00:00:00Z", "2031-05-31T00:00:00Z", "2031-07-31T00:00:00Z",
+            ]),
         // Macros.
         CronFireCase("@hourly", after: "2031-01-01T00:00:00Z", ["2031-01-01T01:00:00Z", "2031-01-01T02:00:00Z"]),
         CronFireCase("@daily", after: "2031-01-01T00:00:00Z", ["2031-01-02T00:00:00Z", "2031-01-03T00:00:00Z"]),
@@ -235,9 +269,11 @@ struct CronFireCase: Sendable, CustomTestStringConvertible {
         CronFireCase("@yearly", after: "2031-01-01T00:00:00Z", ["2032-01-01T00:00:00Z", "2033-01-01T00:00:00Z"]),
         CronFireCase("@annually", after: "2030-12-31T23:59:59Z", ["2031-01-01T00:00:00Z"]),
         // February 29 only in leap years.
-        CronFireCase("0 0 29 2 *", after: "2031-01-01T00:00:00Z", [
-            "2032-02-29T00:00:00Z", "2036-02-29T00:00:00Z", "2040-02-29T00:00:00Z",
-        ]),
+        CronFireCase(
+            "0 0 29 2 *", after: "2031-01-01T00:00:00Z",
+            [
+                "2032-02-29T00:00:00Z", "2036-02-29T00:00:00Z", "2040-02-29T00:00:00Z",
+            ]),
         CronFireCase("0 0 29 feb *", after: "2096-03-01T00:00:00Z", []),  // 2100 is not a leap year
         CronFireCase("0 0 29 feb *", after: "2000-01-01T00:00:00Z", ["2000-02-29T00:00:00Z", "2004-02-29T00:00:00Z"]),
         // Before 1970 too.
@@ -246,8 +282,9 @@ struct CronFireCase: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: cases)
     func firesAt(_ row: CronFireCase) throws {
-        #expect(try fires(row.expression, after: row.start, count: row.expected.count + 1).prefix(row.expected.count)
-            == ArraySlice(row.expected))
+        #expect(
+            try fires(row.expression, after: row.start, count: row.expected.count + 1).prefix(row.expected.count)
+                == ArraySlice(row.expected))
     }
 
     @Test(arguments: ["0 0 30 2 *", "0 0 31 2 *", "0 0 31 4 *", "0 0 31 jun,sep,nov *"])
@@ -302,7 +339,8 @@ struct CronFireCase: Sendable, CustomTestStringConvertible {
     private func wallComponents(_ wallSeconds: Int64) -> DateComponents {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = utc
-        return calendar.dateComponents([.day, .month, .weekday], from: Date(timeIntervalSince1970: Double(wallSeconds)))
+        return calendar.dateComponents(
+            [.day, .month, .weekday], from: Date(timeIntervalSince1970: Double(wallSeconds)))
     }
 
     /// Independent oracle for the expressions above, written as plain predicates.

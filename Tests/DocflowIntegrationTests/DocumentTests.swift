@@ -31,7 +31,8 @@ struct DocumentTests {
         #expect(output["metadata"]?["page_count"] == 1)
         #expect(output["metadata"]?["bytes"] == 11)
 
-        let html = "<html><head><title>T</title><script>alert(1)</script></head><body><p>Caf&eacute; &amp; co</p></body></html>"
+        let html =
+            "<html><head><title>T</title><script>alert(1)</script></head><body><p>Caf&eacute; &amp; co</p></body></html>"
         let encoded = Data(html.utf8).base64EncodedString()
         let parsed = try await server.finished(
             workflow, try await server.execute(workflow, ["content_base64": .string(encoded), "file_type": "html"]))
@@ -44,8 +45,11 @@ struct DocumentTests {
     @Test func documentsOutsideTheRootAndUnknownSchemesAreRefused() async throws {
         let server = try await TestServer.start()
         let workflow = try await server.createWorkflow([["id": "parse", "type": "parse", "config": [:]]])
-        for url in ["file:///etc/passwd", "file://\(server.configuration.documentRoot)/../../etc/passwd", "ftp://example.com/x"] {
-            let execution = try await server.finished(workflow, try await server.execute(workflow, ["document_url": .string(url)]))
+        for url in [
+            "file:///etc/passwd", "file://\(server.configuration.documentRoot)/../../etc/passwd", "ftp://example.com/x",
+        ] {
+            let execution = try await server.finished(
+                workflow, try await server.execute(workflow, ["document_url": .string(url)]))
             #expect(execution["status"] == "failed")
             let error = execution.step("parse")?["error"]?.stringValue ?? ""
             #expect(error.contains("cannot read document"), "\(url): \(error)")
@@ -53,7 +57,8 @@ struct DocumentTests {
         let corrupt = try await server.finished(
             workflow,
             try await server.execute(
-                workflow, ["content_base64": .string(Data("%PDF-1.4 broken".utf8).base64EncodedString()), "file_type": "pdf"]))
+                workflow,
+                ["content_base64": .string(Data("%PDF-1.4 broken".utf8).base64EncodedString()), "file_type": "pdf"]))
         #expect(corrupt["status"] == "failed")
         #expect(corrupt.step("parse")?["error"]?.stringValue?.contains("PDF") == true)
         try await server.stop()
@@ -67,7 +72,10 @@ struct DocumentTests {
         #expect(templates.body?["templates"]?.arrayValue?.count == 1)
         let created = try await server.call(
             "POST", "/api/workflows/templates",
-            body: ["template_id": "tpl-invoice-processing", "name": "My Invoice Workflow", "description": "Custom invoice processing"])
+            body: [
+                "template_id": "tpl-invoice-processing", "name": "My Invoice Workflow",
+                "description": "Custom invoice processing",
+            ])
         #expect(created.status == 201)
         #expect(created.body?["enabled"] == false)
         #expect(created.body?["name"] == "My Invoice Workflow")
@@ -100,7 +108,9 @@ struct DocumentTests {
 
         let document = try Self.placeSampleInvoice(server)
         let execution = try await server.finished(
-            id, try await server.execute(id, ["document_url": .string(document), "file_type": "pdf", "document_id": "doc-42"]))
+            id,
+            try await server.execute(
+                id, ["document_url": .string(document), "file_type": "pdf", "document_id": "doc-42"]))
         #expect(execution["status"] == "completed")
         let parsed = execution.step("parse")?["output"]
         #expect(parsed?["metadata"]?["page_count"] == 1)
@@ -126,7 +136,9 @@ struct DocumentTests {
         let builtIns = try await server.call("GET", "/api/schemas")
         let ids = builtIns.body?["schemas"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
         #expect(Set(ids).isSuperset(of: ["invoice-schema", "contract-schema", "resume-schema"]))
-        #expect(try await server.call("PUT", "/api/schemas/invoice-schema", body: ["name": "x", "fields": []]).status == 409)
+        #expect(
+            try await server.call("PUT", "/api/schemas/invoice-schema", body: ["name": "x", "fields": []]).status == 409
+        )
         #expect(try await server.call("DELETE", "/api/schemas/invoice-schema").status == 409)
 
         let created = try await server.call(
@@ -134,7 +146,10 @@ struct DocumentTests {
             body: [
                 "id": "shipping-notice", "name": "Shipping notice",
                 "fields": [
-                    ["name": "tracking_number", "type": "string", "required": true, "labels": ["Tracking Number", "Tracking"]],
+                    [
+                        "name": "tracking_number", "type": "string", "required": true,
+                        "labels": ["Tracking Number", "Tracking"],
+                    ],
                     ["name": "ship_date", "type": "date", "labels": ["Ship Date"]],
                 ],
             ])
@@ -145,16 +160,21 @@ struct DocumentTests {
         #expect(bad.error?["details"]?.arrayValue?.first?["field"] == "fields[0].type")
 
         let workflow = try await server.createWorkflow([
-            ["id": "extract", "type": "extract", "config": ["schema_id": "shipping-notice", "required_fields": ["tracking_number"]]]
+            [
+                "id": "extract", "type": "extract",
+                "config": ["schema_id": "shipping-notice", "required_fields": ["tracking_number"]],
+            ]
         ])
         let execution = try await server.finished(
             workflow,
-            try await server.execute(workflow, ["content": "Shipping notice\nTracking Number: 1Z999AA10123456784\nShip Date: 03/04/2024\n"]))
+            try await server.execute(
+                workflow, ["content": "Shipping notice\nTracking Number: 1Z999AA10123456784\nShip Date: 03/04/2024\n"]))
         #expect(execution["status"] == "completed")
         #expect(execution.step("extract")?["output"]?["tracking_number"] == "1Z999AA10123456784")
         #expect(execution.step("extract")?["output"]?["ship_date"] == "2024-03-04")
 
-        let missing = try await server.finished(workflow, try await server.execute(workflow, ["content": "nothing here"]))
+        let missing = try await server.finished(
+            workflow, try await server.execute(workflow, ["content": "nothing here"]))
         #expect(missing["status"] == "failed")
         #expect(missing.step("extract")?["error"]?.stringValue?.contains("tracking_number") == true)
         #expect(try await server.call("DELETE", "/api/schemas/shipping-notice").status == 204)
@@ -186,9 +206,13 @@ struct DocumentTests {
         let workflow = try await server.createWorkflow([
             ["id": "extract", "type": "extract", "config": ["schema_id": "invoice-schema", "service": .string(queue)]]
         ])
-        let execution = try await server.finished(workflow, try await server.execute(workflow, ["content": "Total: $5"]))
+        let execution = try await server.finished(
+            workflow, try await server.execute(workflow, ["content": "Total: $5"]))
         #expect(execution["status"] == "completed")
-        #expect(execution.step("extract")?["output"] == ["total": 77, "seen_schema": "invoice-schema", "seen_text": "Total: $5"])
+        #expect(
+            execution.step("extract")?["output"] == [
+                "total": 77, "seen_schema": "invoice-schema", "seen_text": "Total: $5",
+            ])
         stub.cancel()
         try await server.stop()
     }
@@ -200,7 +224,8 @@ struct DocumentTests {
         #expect(categories == ["invoice", "contract", "resume", "general"])
         #expect(try await server.call("GET", "/api/workflows/templates", query: ["category": "poetry"]).status == 400)
         #expect(
-            try await server.call("POST", "/api/workflows/templates", body: ["template_id": "no-such-template"]).status == 404)
+            try await server.call("POST", "/api/workflows/templates", body: ["template_id": "no-such-template"]).status
+                == 404)
         for template in all.body?["templates"]?.arrayValue ?? [] {
             let made = try await server.call(
                 "POST", "/api/workflows/templates", body: ["template_id": template["id"] ?? .null])

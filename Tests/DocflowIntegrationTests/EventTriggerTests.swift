@@ -23,9 +23,12 @@ struct EventTriggerTests {
     ) async throws {
         let channel = try await server.connection.openChannel()
         try await channel.enableConfirms()
-        let body: JSONValue = ["id": .string(id), "event": .string(event), "timestamp": "2031-01-15T10:00:00Z", "data": data]
+        let body: JSONValue = [
+            "id": .string(id), "event": .string(event), "timestamp": "2031-01-15T10:00:00Z", "data": data,
+        ]
         try await channel.publish(
-            AMQPMessage(exchange: server.names.eventsExchange, routingKey: event, body: body.encoded(), mandatory: true))
+            AMQPMessage(exchange: server.names.eventsExchange, routingKey: event, body: body.encoded(), mandatory: true)
+        )
     }
 
     static func executions(_ server: TestServer, _ workflow: String) async throws -> [JSONValue] {
@@ -52,9 +55,11 @@ struct EventTriggerTests {
         try await Self.emit(
             server, "document.uploaded", id: "evt-1",
             data: ["document_id": "doc-1", "file_type": "pdf", "knowledge_base_id": "kb-1"])
-        try await Self.emit(server, "document.uploaded", id: "evt-2", data: ["document_id": "doc-2", "file_type": "docx"])
+        try await Self.emit(
+            server, "document.uploaded", id: "evt-2", data: ["document_id": "doc-2", "file_type": "docx"])
         try await Self.emit(server, "document.uploaded", id: "evt-3", data: ["document_id": "doc-3"])
-        try await Self.emit(server, "document.processed", id: "evt-4", data: ["document_id": "doc-4", "file_type": "pdf"])
+        try await Self.emit(
+            server, "document.processed", id: "evt-4", data: ["document_id": "doc-4", "file_type": "pdf"])
 
         let pdf = try await Self.settle(server, pdfOnly, count: 1)
         #expect(pdf.count == 1)

@@ -4,7 +4,9 @@ import Testing
 
 extension TestServer {
     /// Creates an enabled manual workflow with these steps; returns its id.
-    func createWorkflow(_ steps: [JSONValue], name: String = "test", trigger: JSONValue = "manual") async throws -> String {
+    func createWorkflow(_ steps: [JSONValue], name: String = "test", trigger: JSONValue = "manual") async throws
+        -> String
+    {
         let reply = try await call(
             "POST", "/api/workflows",
             body: ["name": .string(name), "trigger_type": trigger, "definition": ["steps": .array(steps)]])
@@ -59,7 +61,9 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 func transform(_ id: String, _ expression: String, _ extra: [String: JSONValue] = [:]) -> JSONValue {
-    var step: [String: JSONValue] = ["id": .string(id), "type": "transform", "config": ["expression": .string(expression)]]
+    var step: [String: JSONValue] = [
+        "id": .string(id), "type": "transform", "config": ["expression": .string(expression)],
+    ]
     step.merge(extra) { _, new in new }
     return .object(step)
 }

@@ -144,7 +144,8 @@ struct ExecutionTests {
 
     @Test func executingAMissingOrDisabledWorkflowIsRefused() async throws {
         let server = try await TestServer.start()
-        let missing = try await server.call("POST", "/api/workflows/\(UUID().uuidString.lowercased())/execute", body: [:])
+        let missing = try await server.call(
+            "POST", "/api/workflows/\(UUID().uuidString.lowercased())/execute", body: [:])
         #expect(missing.status == 404)
         let workflow = try await server.createWorkflow([transform("t", ".")])
         _ = try await server.call("PUT", "/api/workflows/\(workflow)", body: ["enabled": false])

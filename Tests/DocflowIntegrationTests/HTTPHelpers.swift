@@ -1,7 +1,8 @@
 import DocflowCore
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A TCP port nothing listens on right now, for a test server's HTTP port.

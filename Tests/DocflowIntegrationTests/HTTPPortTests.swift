@@ -110,7 +110,8 @@ struct HTTPPortTests {
         let expired = WebhookSignature.sign(body, secret: "whsec-test", timestamp: now - 600)
         let otherBody = WebhookSignature.sign(Data(#"{"a": 2}"#.utf8), secret: "whsec-test", timestamp: now)
         for header in [wrongSecret, expired, otherBody, "garbage"] {
-            let reply = try await http("POST", port, "/hooks/\(workflow)", body: body, headers: ["X-Docflow-Signature": header])
+            let reply = try await http(
+                "POST", port, "/hooks/\(workflow)", body: body, headers: ["X-Docflow-Signature": header])
             #expect(reply.status == 401, "\(header)")
         }
         let unsigned = try await http("POST", port, "/hooks/\(workflow)", body: body)
@@ -134,4 +135,3 @@ struct HTTPPortTests {
         try await server.stop()
     }
 }
-

@@ -45,7 +45,8 @@ struct IntegrationTests {
         let request = try #require(slack.requests.first)
         #expect(request.method == "POST")
         #expect(request.path == "/services/T000/B000")
-        #expect(try JSONValue.parse(request.body) == ["text": "Invoice processed: INV-42 & more", "channel": "#invoices"])
+        #expect(
+            try JSONValue.parse(request.body) == ["text": "Invoice processed: INV-42 & more", "channel": "#invoices"])
         slack.stop()
         try await server.stop()
     }
@@ -260,7 +261,8 @@ struct IntegrationTests {
                 "config": ["webhook_url": "https://hooks.slack.com/x"],
             ])
         _ = try await Self.integration(
-            server, ["name": "other", "integration_type": "slack", "config": ["webhook_url": "https://hooks.slack.com/y"]])
+            server,
+            ["name": "other", "integration_type": "slack", "config": ["webhook_url": "https://hooks.slack.com/y"]])
         let filtered = try await server.call("GET", "/api/workflows/integrations", query: ["workflow_id": workflow])
         #expect(filtered.body?["integrations"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [mine])
         #expect(try await server.call("DELETE", "/api/workflows/integrations?id=\(mine)").status == 204)
@@ -291,7 +293,8 @@ struct IntegrationTests {
         var headers: [String: String] = [:]
         for line in parts[0].components(separatedBy: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return (headers, parts.dropFirst().joined(separator: "\r\n\r\n"))
     }

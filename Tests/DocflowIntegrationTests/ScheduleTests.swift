@@ -15,7 +15,8 @@ struct ScheduleTests {
         #expect(missing.status == 404)
 
         let bad = try await server.call(
-            "POST", "/api/workflows/\(workflow)/schedule", body: ["cron_expression": "61 * * * *", "timezone": "Mars/Base"])
+            "POST", "/api/workflows/\(workflow)/schedule",
+            body: ["cron_expression": "61 * * * *", "timezone": "Mars/Base"])
         #expect(bad.status == 400)
         let fields = bad.error?["details"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? []
         #expect(fields.contains("cron_expression"))
@@ -33,7 +34,8 @@ struct ScheduleTests {
         let hour = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: next).hour
         #expect(hour == 13 || hour == 14)
 
-        let again = try await server.call("POST", "/api/workflows/\(workflow)/schedule", body: ["cron_expression": "* * * * *"])
+        let again = try await server.call(
+            "POST", "/api/workflows/\(workflow)/schedule", body: ["cron_expression": "* * * * *"])
         #expect(again.status == 409)
 
         let disabled = try await server.call("PUT", "/api/workflows/\(workflow)/schedule", body: ["enabled": false])
@@ -123,7 +125,8 @@ struct ScheduleRealTimeTests {
         let deadline = ContinuousClock.now.advanced(by: .seconds(75))
         while executions.isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            executions = try await server.call("GET", "/api/workflows/\(workflow)/executions").body?["executions"]?
+            executions =
+                try await server.call("GET", "/api/workflows/\(workflow)/executions").body?["executions"]?
                 .arrayValue ?? []
         }
         #expect(executions.count == 1)

@@ -35,7 +35,9 @@ final class TestServer: Sendable {
 
     private init(configuration: ServiceConfiguration, directory: URL) async throws {
         var logger = Logger(label: "test.docflow")
-        logger.logLevel = ProcessInfo.processInfo.environment["DOCFLOW_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["DOCFLOW_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
+            ?? .warning
         self.configuration = configuration
         self.directory = directory
         let server = try await DocflowServer(configuration: configuration, logger: logger, handleSignals: false)

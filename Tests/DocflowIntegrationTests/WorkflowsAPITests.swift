@@ -158,7 +158,8 @@ struct WorkflowsAPITests {
         #expect(wrongMethod.error?["code"] == "method_not_allowed")
         let unknown = try await server.call("GET", "/api/unknown")
         #expect(unknown.status == 404)
-        let missing = try await server.call("PUT", "/api/workflows/\(UUID().uuidString.lowercased())", body: ["name": "x"])
+        let missing = try await server.call(
+            "PUT", "/api/workflows/\(UUID().uuidString.lowercased())", body: ["name": "x"])
         #expect(missing.status == 404)
         try await server.stop()
     }

@@ -79,7 +79,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     public static func timeZone(named name: String) -> TimeZone? {
         if name == "UTC" { return TimeZone(secondsFromGMT: 0) }
         if knownZoneNames.contains(name) { return TimeZone(identifier: name) }
-        let shaped = name.contains("/") && !name.contains("..") && !name.hasPrefix("/")
+        let shaped =
+            name.contains("/") && !name.contains("..") && !name.hasPrefix("/")
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/_+-".contains($0)) }
         guard shaped, let zone = TimeZone(identifier: name), zone.identifier == name else { return nil }
         return zone

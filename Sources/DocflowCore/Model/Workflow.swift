@@ -99,7 +99,10 @@ public struct RetryPolicy: Sendable, Equatable {
     public var backoff: Backoff
     public var maxIntervalMs: Int
 
-    public init(maxAttempts: Int = 1, initialIntervalMs: Int = 1000, backoff: Backoff = .exponential, maxIntervalMs: Int = 60_000) {
+    public init(
+        maxAttempts: Int = 1, initialIntervalMs: Int = 1000, backoff: Backoff = .exponential,
+        maxIntervalMs: Int = 60_000
+    ) {
         self.maxAttempts = maxAttempts
         self.initialIntervalMs = initialIntervalMs
         self.backoff = backoff

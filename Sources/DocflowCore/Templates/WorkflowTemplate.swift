@@ -61,7 +61,9 @@ public enum WorkflowTemplates {
                 ],
                 [
                     "id": "review", "type": "integration", "next": "end",
-                    "config": ["template": "Invoice {{invoice_number}} from {{vendor}} needs review: {{total}} {{currency}}"],
+                    "config": [
+                        "template": "Invoice {{invoice_number}} from {{vendor}} needs review: {{total}} {{currency}}"
+                    ],
                 ],
                 [
                     "id": "notify", "type": "integration",
@@ -87,7 +89,8 @@ public enum WorkflowTemplates {
             ]),
         WorkflowTemplate(
             id: "tpl-resume-screening", name: "Resume Screening",
-            description: "Extract contact details, skills and experience from resumes and shortlist experienced candidates.",
+            description:
+                "Extract contact details, skills and experience from resumes and shortlist experienced candidates.",
             category: .resume, triggerType: .event,
             triggerConfig: ["event": "document.uploaded"],
             steps: [
@@ -116,7 +119,10 @@ public enum WorkflowTemplates {
                             "{team: (if (.text | test(\"invoice\"; \"i\")) then \"finance\" elif (.text | test(\"agreement|contract\"; \"i\")) then \"legal\" else \"operations\" end)}"
                     ],
                 ],
-                ["id": "notify", "type": "integration", "config": ["template": "New document for {{team}}: {{trigger.document_id}}"]],
+                [
+                    "id": "notify", "type": "integration",
+                    "config": ["template": "New document for {{team}}: {{trigger.document_id}}"],
+                ],
             ]),
     ]
 

@@ -24,7 +24,11 @@ public enum IntegrationValidator {
         switch fields["name"] {
         case .string(let text)?:
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > 200 { fail("name", "must be 1 to 200 characters") } else { name = trimmed }
+            if trimmed.isEmpty || trimmed.count > 200 {
+                fail("name", "must be 1 to 200 characters")
+            } else {
+                name = trimmed
+            }
         case nil, .null?: if existing == nil { fail("name", "is required") }
         default: fail("name", "must be a string")
         }
@@ -83,7 +87,9 @@ public enum IntegrationValidator {
     }
 
     private static func check(_ config: [String: JSONValue], type: IntegrationType, into details: inout [FieldError]) {
-        func fail(_ field: String, _ message: String) { details.append(FieldError(field: "config." + field, message: message)) }
+        func fail(_ field: String, _ message: String) {
+            details.append(FieldError(field: "config." + field, message: message))
+        }
         func url(_ key: String) {
             guard let value = config[key] else { return fail(key, "is required") }
             guard let text = value.stringValue, let url = URL(string: text), let scheme = url.scheme?.lowercased(),

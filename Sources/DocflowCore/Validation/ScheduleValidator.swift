@@ -9,7 +9,9 @@ public enum ScheduleValidator {
         _ body: JSONValue, existing: Schedule?, workflowID: String, prefix: String = "", now: Date = Date()
     ) -> Result<Schedule, ValidationFailure> {
         guard case .object(let fields) = body else {
-            return .failure(ValidationFailure(field: prefix.isEmpty ? "body" : String(prefix.dropLast()), message: "must be an object"))
+            return .failure(
+                ValidationFailure(
+                    field: prefix.isEmpty ? "body" : String(prefix.dropLast()), message: "must be an object"))
         }
         var details: [FieldError] = []
         var schedule =
@@ -44,7 +46,8 @@ public enum ScheduleValidator {
         let zone = CronExpression.timeZone(named: schedule.timezone)
         if zone == nil, details.allSatisfy({ $0.field != prefix + "timezone" }) {
             details.append(
-                FieldError(field: prefix + "timezone", message: "is not an IANA time zone name such as America/New_York"))
+                FieldError(
+                    field: prefix + "timezone", message: "is not an IANA time zone name such as America/New_York"))
         }
         guard details.isEmpty, let cron, let zone else { return .failure(ValidationFailure(details: details)) }
         schedule.updatedAt = now

@@ -36,7 +36,8 @@ public final class Engine: Sendable {
 
     /// A new execution of `workflow`, committed (with `workflow.started`) before it returns, then
     /// run in the background.
-    public func start(_ workflow: Workflow, triggeredBy: TriggerType, triggerData: JSONValue) async throws -> Execution {
+    public func start(_ workflow: Workflow, triggeredBy: TriggerType, triggerData: JSONValue) async throws -> Execution
+    {
         let execution = Execution(workflow: workflow, triggeredBy: triggeredBy, triggerData: triggerData)
         try await journal.commit(.started(execution))
         launch(execution)
@@ -120,6 +121,8 @@ public final class Engine: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let left = running.withLock { $0.count }
-        if left > 0 { logger.warning("stopping with executions mid-step; they resume on restart", metadata: ["count": "\(left)"]) }
+        if left > 0 {
+            logger.warning("stopping with executions mid-step; they resume on restart", metadata: ["count": "\(left)"])
+        }
     }
 }

@@ -11,8 +11,10 @@ public struct EngineMetrics: Sendable {
     }
 
     func executionStarted(_ trigger: TriggerType) {
-        Counter(label: "docflow_executions_started_total", dimensions: [("trigger", trigger.rawValue)], factory: factory)
-            .increment()
+        Counter(
+            label: "docflow_executions_started_total", dimensions: [("trigger", trigger.rawValue)], factory: factory
+        )
+        .increment()
     }
 
     func executionFinished(_ status: ExecutionStatus, _ trigger: TriggerType) {
@@ -24,7 +26,8 @@ public struct EngineMetrics: Sendable {
 
     func stepFinished(_ type: StepType, status: StepStatus, duration: Duration) {
         Timer(label: "docflow_step_duration_seconds", dimensions: [("type", type.rawValue)], factory: factory)
-            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            .recordNanoseconds(
+                duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
         Counter(
             label: "docflow_steps_total", dimensions: [("type", type.rawValue), ("status", status.rawValue)],
             factory: factory

@@ -35,7 +35,9 @@ struct ExecutionRunner {
                 index = successor(of: position, run.next ?? step.next)
                 continue
             }
-            if cancelled.isSet { return await finish(.cancelled, error: "cancelled", visited: visited.subtracting([step.id])) }
+            if cancelled.isSet {
+                return await finish(.cancelled, error: "cancelled", visited: visited.subtracting([step.id]))
+            }
             if stopping.isSet {
                 logger.info("leaving the execution to resume after restart", metadata: ["step_id": "\(step.id)"])
                 return
@@ -81,11 +83,13 @@ struct ExecutionRunner {
         var attempt = 0
         while true {
             attempt += 1
-            var run = StepRun(stepID: step.id, type: step.type, status: .running, attempts: attempt, startedAt: startedAt)
+            var run = StepRun(
+                stepID: step.id, type: step.type, status: .running, attempts: attempt, startedAt: startedAt)
             await record(run)
             let begin = ContinuousClock.now
             let context = StepContext(
-                json: ExecutionContext.build(for: execution), executionID: execution.id, workflowID: execution.workflowID,
+                json: ExecutionContext.build(for: execution), executionID: execution.id,
+                workflowID: execution.workflowID,
                 stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
                 latestOutput: execution.log.last { $0.status == .completed }?.output,
                 parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)

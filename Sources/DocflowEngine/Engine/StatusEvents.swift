@@ -18,13 +18,15 @@ public enum StatusEvents {
     public static func execution(_ execution: Execution, exchange: String) -> OutboxMessage {
         let event = execution.status == .running ? "workflow.started" : "workflow.\(execution.status.rawValue)"
         return message(
-            event, workflowID: execution.workflowID, executionID: execution.id, data: execution.json(), exchange: exchange)
+            event, workflowID: execution.workflowID, executionID: execution.id, data: execution.json(),
+            exchange: exchange)
     }
 
     /// `workflow.step.started` / `.completed` / `.failed` / `.skipped`.
     public static func step(_ run: StepRun, of execution: Execution, exchange: String) -> OutboxMessage {
         message(
-            "workflow.step.\(run.status == .running ? "started" : run.status.rawValue)", workflowID: execution.workflowID,
+            "workflow.step.\(run.status == .running ? "started" : run.status.rawValue)",
+            workflowID: execution.workflowID,
             executionID: execution.id, data: run.eventJSON(executionID: execution.id, workflowID: execution.workflowID),
             exchange: exchange)
     }

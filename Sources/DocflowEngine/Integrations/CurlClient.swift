@@ -69,7 +69,9 @@ public final class CurlClient: Sendable {
         return true
     }()
 
-    public init(policy: OutboundPolicy = OutboundPolicy(), concurrency: Int = 16, connectTimeout: Duration = .seconds(5)) {
+    public init(
+        policy: OutboundPolicy = OutboundPolicy(), concurrency: Int = 16, connectTimeout: Duration = .seconds(5)
+    ) {
         _ = Self.globalInit
         self.policy = policy
         self.slots = AsyncSemaphore(concurrency)
@@ -89,7 +91,8 @@ public final class CurlClient: Sendable {
             guard [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["location"],
                 let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteString
             else { return response }
-            if response.status == 303 || (response.status != 307 && response.status != 308 && current.method == "POST") {
+            if response.status == 303 || (response.status != 307 && response.status != 308 && current.method == "POST")
+            {
                 current.method = "GET"
                 current.body = nil
             }
@@ -102,7 +105,8 @@ public final class CurlClient: Sendable {
     public func sendMail(smtpURL: String, from: String, to: [String], message: Data, timeout: Duration)
         async throws(TransferError)
     {
-        guard let url = URL(string: smtpURL), let scheme = url.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
+        guard let url = URL(string: smtpURL), let scheme = url.scheme?.lowercased(),
+            ["smtp", "smtps"].contains(scheme),
             let host = url.host
         else { throw .invalid("the SMTP URL must be smtp:// or smtps://") }
         let addresses = try resolve(host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25))
@@ -110,7 +114,9 @@ public final class CurlClient: Sendable {
         try await transfer { handle in
             var cleanup: [() -> Void] = []
             defer { cleanup.forEach { $0() } }
-            self.common(handle, url: smtpURL, host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25), addresses: addresses, deadline: deadline, cleanup: &cleanup)
+            self.common(
+                handle, url: smtpURL, host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25),
+                addresses: addresses, deadline: deadline, cleanup: &cleanup)
             docflow_curl_set_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
             var recipients: UnsafeMutablePointer<curl_slist>?
             for address in to { recipients = curl_slist_append(recipients, "<\(address)>") }
@@ -136,7 +142,8 @@ public final class CurlClient: Sendable {
     private func performOnce(_ request: HTTPRequest, deadline: ContinuousClock.Instant) async throws(TransferError)
         -> HTTPResponse
     {
-        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(),
+            ["http", "https"].contains(scheme),
             let host = url.host, !host.isEmpty
         else { throw .invalid("not an http(s) URL: \(Self.redacted(request.url))") }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
@@ -144,7 +151,9 @@ public final class CurlClient: Sendable {
         return try await transfer { handle in
             var cleanup: [() -> Void] = []
             defer { cleanup.forEach { $0() } }
-            self.common(handle, url: request.url, host: host, port: port, addresses: addresses, deadline: deadline, cleanup: &cleanup)
+            self.common(
+                handle, url: request.url, host: host, port: port, addresses: addresses, deadline: deadline,
+                cleanup: &cleanup)
             switch request.method {
             case "GET": docflow_curl_set_long(handle, CURLOPT_HTTPGET, 1)
             case "HEAD": docflow_curl_set_long(handle, CURLOPT_NOBODY, 1)

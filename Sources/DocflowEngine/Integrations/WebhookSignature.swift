@@ -50,7 +50,10 @@ public enum WebhookSignature {
         guard abs(now.timeIntervalSince1970 - Double(timestamp)) <= tolerance else { throw .expired }
         let message = signed(body, timestamp)
         let key = key(secret)
-        guard signatures.contains(where: { HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: message, using: key) })
+        guard
+            signatures.contains(where: {
+                HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: message, using: key)
+            })
         else { throw .mismatch }
     }
 

@@ -39,7 +39,8 @@ public final class JQPool: Sendable {
         let build = URL(fileURLWithPath: Bundle.main.bundlePath).appendingPathComponent("docflow-jq").path
         if FileManager.default.isExecutableFile(atPath: build) { return build }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for folder in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/docflow-jq") {
+        for folder in path.split(separator: ":")
+        where FileManager.default.isExecutableFile(atPath: "\(folder)/docflow-jq") {
             return "\(folder)/docflow-jq"
         }
         return "docflow-jq"
@@ -70,7 +71,8 @@ public final class JQPool: Sendable {
         case .success(let data):
             guard let json = try? JSONValue.parse(data) else { throw .crashed("unreadable reply") }
             if json["ok"] == true { return json["results"]?.arrayValue ?? [] }
-            let message = (json["error"]?.stringValue ?? "unknown error").trimmingCharacters(in: .whitespacesAndNewlines)
+            let message = (json["error"]?.stringValue ?? "unknown error").trimmingCharacters(
+                in: .whitespacesAndNewlines)
             switch json["kind"]?.stringValue {
             case "compile": throw .compile(message)
             case "runtime": throw .runtime(message)

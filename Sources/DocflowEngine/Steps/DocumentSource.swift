@@ -35,7 +35,9 @@ public struct DocumentSource: Sendable {
             guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
                 throw StepError("trigger.content_base64 is not valid base64", retryable: false)
             }
-            guard data.count <= maxBytes else { throw StepError("the document is larger than \(maxBytes) bytes", retryable: false) }
+            guard data.count <= maxBytes else {
+                throw StepError("the document is larger than \(maxBytes) bytes", retryable: false)
+            }
             return Loaded(data: data, fileType: fileType, url: nil, documentID: documentID)
         }
         var url = trigger["document_url"]?.stringValue
@@ -98,7 +100,9 @@ public struct DocumentSource: Sendable {
     private func readFile(_ path: String, shown: String) throws(StepError) -> Data {
         let resolvedRoot = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-        guard resolved == resolvedRoot || resolved.hasPrefix(resolvedRoot.hasSuffix("/") ? resolvedRoot : resolvedRoot + "/")
+        guard
+            resolved == resolvedRoot
+                || resolved.hasPrefix(resolvedRoot.hasSuffix("/") ? resolvedRoot : resolvedRoot + "/")
         else {
             throw StepError(
                 "cannot read document \(shown): it is outside the document root \(resolvedRoot)", retryable: false)

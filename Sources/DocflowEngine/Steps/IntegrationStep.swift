@@ -149,12 +149,17 @@ public struct IntegrationStep: StepExecutor {
         case 200..<300:
             return StepResult(output: output)
         case 429, 500..<600:
-            var error = StepError("\(integration.type.rawValue) integration \(integration.id) answered \(response.status)", output: output)
-            if let retryAfter = response.headers["retry-after"].flatMap(Self.retryAfter) { error.retryAfter = retryAfter }
+            var error = StepError(
+                "\(integration.type.rawValue) integration \(integration.id) answered \(response.status)", output: output
+            )
+            if let retryAfter = response.headers["retry-after"].flatMap(Self.retryAfter) {
+                error.retryAfter = retryAfter
+            }
             throw error
         default:
             throw StepError(
-                "\(integration.type.rawValue) integration \(integration.id) answered \(response.status)", retryable: false,
+                "\(integration.type.rawValue) integration \(integration.id) answered \(response.status)",
+                retryable: false,
                 output: output)
         }
     }

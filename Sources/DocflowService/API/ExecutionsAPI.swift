@@ -38,7 +38,8 @@ struct ExecutionsAPI: Sendable {
             let execution = try await context.execution(parameters["execution_id"], of: parameters["id"])
             guard execution.status == .running else {
                 throw APIError.conflict(
-                    "execution \(execution.id) is \(execution.status.rawValue); only running executions can be cancelled")
+                    "execution \(execution.id) is \(execution.status.rawValue); only running executions can be cancelled"
+                )
             }
             if await !engine.cancel(executionID: execution.id) {
                 // Not running in this worker (an orphan): end it here.

@@ -21,7 +21,8 @@ struct IntegrationsAPI: Sendable {
                 try Self.checkWorkflow(db, draft.workflowID)
                 let now = Date()
                 let integration = Integration(
-                    id: UUID().uuidString.lowercased(), workflowID: draft.workflowID, name: draft.name, type: draft.type,
+                    id: UUID().uuidString.lowercased(), workflowID: draft.workflowID, name: draft.name,
+                    type: draft.type,
                     config: draft.config, createdAt: now, updatedAt: now)
                 try IntegrationRepository.save(db, integration)
                 return .created(integration.json())

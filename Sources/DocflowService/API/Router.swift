@@ -33,7 +33,8 @@ public struct Router: Sendable {
     /// Adds a route; `pattern` is a path such as `/api/workflows/{id}/execute`.
     public mutating func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         let segments = Self.split(pattern).map { part -> Segment in
-            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
+            part.hasPrefix("{") && part.hasSuffix("}")
+                ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
         }
         routes.append(Route(method: method.uppercased(), pattern: segments, handler: handler))
     }
@@ -70,7 +71,8 @@ public struct Router: Sendable {
             return APIError.validation(failure).response
         } catch {
             logger.error(
-                "request failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+                "request failed",
+                metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
             return APIError.internal.response
         }
     }

@@ -25,7 +25,8 @@ struct SchedulesAPI: Sendable {
                 if try ScheduleRepository.fetch(db, workflowID: id) != nil {
                     throw APIError.conflict("workflow \(id) already has a schedule; PUT changes it")
                 }
-                let schedule = try ScheduleValidator.validate(request.body ?? .null, existing: nil, workflowID: id).get()
+                let schedule = try ScheduleValidator.validate(request.body ?? .null, existing: nil, workflowID: id)
+                    .get()
                 try ScheduleRepository.save(db, schedule)
                 return .created(schedule.json())
             }.response

@@ -44,7 +44,9 @@ struct SchemasAPI: Sendable {
             let id = parameters["id"]
             if BuiltInSchemas.schema(id) != nil { throw APIError.conflict("schema \(id) is built in and read-only") }
             return try await context.mutate(request) { db in
-                guard try SchemaRepository.delete(db, id: id) else { throw APIError.notFound("schema \(id) does not exist") }
+                guard try SchemaRepository.delete(db, id: id) else {
+                    throw APIError.notFound("schema \(id) does not exist")
+                }
                 return .noContent
             }.response
         }

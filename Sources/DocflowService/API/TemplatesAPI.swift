@@ -30,7 +30,9 @@ struct TemplatesAPI: Sendable {
                 throw APIError.notFound("template \(templateID) does not exist")
             }
             var details: [FieldError] = []
-            if let name = body["name"], name.stringValue == nil { details.append(FieldError(field: "name", message: "must be a string")) }
+            if let name = body["name"], name.stringValue == nil {
+                details.append(FieldError(field: "name", message: "must be a string"))
+            }
             if let description = body["description"], description != .null, description.stringValue == nil {
                 details.append(FieldError(field: "description", message: "must be a string"))
             }

@@ -98,7 +98,8 @@ public final class APIClient: Sendable {
                     try await channel.publish(message)
                 } catch AMQPError.unroutable {
                     waiting.take(correlationID)?.resume(
-                        throwing: Failure(description: "nothing consumes \(queue): is docflow serve running with that prefix?"))
+                        throwing: Failure(
+                            description: "nothing consumes \(queue): is docflow serve running with that prefix?"))
                 } catch {
                     waiting.take(correlationID)?.resume(throwing: error)
                 }

@@ -50,7 +50,8 @@ final class HTTPServer: Service, Sendable {
             let bytes = Data(buffer: body)
             if path.hasPrefix("/hooks/") {
                 guard request.method == .post else {
-                    return Self.json(APIError.methodNotAllowed(request.method.rawValue, path, allowed: ["POST"]).response)
+                    return Self.json(
+                        APIError.methodNotAllowed(request.method.rawValue, path, allowed: ["POST"]).response)
                 }
                 let id = String(path.dropFirst("/hooks/".count))
                 do {

@@ -22,7 +22,8 @@ final class AMQPExtractionDelegate: ExtractionDelegate {
             throw StepError("extraction service \(service) did not answer: \(error)")
         }
         guard let reply = try? JSONValue.parse(data), case .object(let fields) = reply else {
-            throw StepError("extraction service \(service) answered something that is not a JSON object", retryable: false)
+            throw StepError(
+                "extraction service \(service) answered something that is not a JSON object", retryable: false)
         }
         if let error = fields["error"], error != .null {
             throw StepError(

@@ -30,18 +30,8 @@ final class APIConsumer: Service, Sendable {
     }
 
     func run() async throws {
-        let consumer = try await consumeChannel.consume(queue: queue)
         logger.info("serving the API", metadata: ["queue": "\(queue)"])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                for try await delivery in consumer {
-                    group.addTask { await self.handle(delivery) }
-                }
-            }
-        } onGracefulShutdown: {
-            // In-flight requests finish; prefetched ones already delivered are handled too.
-            Task { try? await consumer.cancel() }
-        }
+        try await consumeUntilShutdown(consumeChannel, queue: queue) { await self.handle($0) }
         logger.info("stopped serving the API")
     }
 

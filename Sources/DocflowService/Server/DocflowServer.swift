@@ -45,7 +45,8 @@ public final class DocflowServer: Sendable {
         let eventsChannel = try await consuming.openChannel()
         let relayChannel = try await publishing.openChannel()
         let replyChannel = try await publishing.openChannel()
-        logger.info("declaring the broker topology", metadata: ["broker": "\(amqp.redacted)", "prefix": "\(names.prefix)"])
+        logger.info(
+            "declaring the broker topology", metadata: ["broker": "\(amqp.redacted)", "prefix": "\(names.prefix)"])
         try await Self.declareTopology(on: topologyChannel, names: names)
         try await apiChannel.setPrefetch(configuration.apiConcurrency)
         try await eventsChannel.setPrefetch(configuration.eventConcurrency)
@@ -54,7 +55,8 @@ public final class DocflowServer: Sendable {
 
         let relay = OutboxRelay(store: store, channel: relayChannel, metrics: metrics, logger: logger)
         let jq = JQPool(
-            executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses, logger: logger)
+            executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
+            logger: logger)
         var executors = StepExecutors()
         executors.register(.transform, TransformStep(jq: jq))
         executors.register(.condition, ConditionStep(jq: jq))
@@ -140,15 +142,18 @@ public final class DocflowServer: Sendable {
         try await channel.declare(AMQPExchange(names.statusExchange, kind: .topic))
         try await channel.declare(AMQPExchange(names.deadLetterExchange, kind: .fanout))
         try await channel.declare(AMQPQueue(names.deadLetterQueue, durable: true))
-        try await channel.bind(AMQPBinding(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
+        try await channel.bind(
+            AMQPBinding(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
         // A message that crashes the worker again and again is dead-lettered by the broker.
-        try await channel.declare(.quorum(names.apiQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
+        try await channel.declare(
+            .quorum(names.apiQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
         try await channel.declare(AMQPExchange(names.eventsExchange, kind: .topic))
         try await channel.declare(
             .quorum(names.platformEventsQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
         for event in PlatformEvent.allCases {
             try await channel.bind(
-                AMQPBinding(queue: names.platformEventsQueue, exchange: names.eventsExchange, routingKey: event.rawValue))
+                AMQPBinding(
+                    queue: names.platformEventsQueue, exchange: names.eventsExchange, routingKey: event.rawValue))
         }
     }
 

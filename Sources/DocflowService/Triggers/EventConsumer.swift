@@ -1,6 +1,5 @@
 import AMQPClient
 import Crypto
-import DocflowEngine
 import DocflowCore
 import DocflowEngine
 import Foundation
@@ -33,17 +32,8 @@ final class EventConsumer: Service, Sendable {
     }
 
     func run() async throws {
-        let consumer = try await channel.consume(queue: queue)
         logger.info("consuming platform events", metadata: ["queue": "\(queue)"])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                for try await delivery in consumer {
-                    group.addTask { await self.handle(delivery) }
-                }
-            }
-        } onGracefulShutdown: {
-            Task { try? await consumer.cancel() }
-        }
+        try await consumeUntilShutdown(channel, queue: queue) { await self.handle($0) }
     }
 
     /// A platform event as it arrives.
@@ -77,7 +67,8 @@ final class EventConsumer: Service, Sendable {
                         if try await engine.journal.commit(.triggered(execution, claim: "event:\(event.id)")) {
                             engine.launch(execution)
                         } else {
-                            logger.debug("event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
+                            logger.debug(
+                                "event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
                         }
                     }
                 }

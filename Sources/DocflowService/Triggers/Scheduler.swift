@@ -59,7 +59,8 @@ final class Scheduler: Service, Sendable {
             current.updatedAt = now
             try ScheduleRepository.save(db, current)
             guard let workflow = try WorkflowRepository.fetch(db, id: schedule.workflowID), workflow.enabled else {
-                logger.info("skipping a slot of a disabled workflow", metadata: ["workflow_id": "\(schedule.workflowID)"])
+                logger.info(
+                    "skipping a slot of a disabled workflow", metadata: ["workflow_id": "\(schedule.workflowID)"])
                 return nil
             }
             let execution = Execution(

@@ -25,7 +25,9 @@ struct WebhookTrigger: Sendable {
             }
         }
         guard workflow.triggerType == .webhook else {
-            throw APIError.conflict("workflow \(workflowID) is not triggered by webhooks (its trigger_type is \(workflow.triggerType.rawValue))")
+            throw APIError.conflict(
+                "workflow \(workflowID) is not triggered by webhooks (its trigger_type is \(workflow.triggerType.rawValue))"
+            )
         }
         guard workflow.enabled else { throw APIError.conflict("workflow \(workflowID) is disabled") }
         let triggerData: JSONValue

@@ -73,7 +73,8 @@ public enum ExecutionRepository {
         let rows: [Row]
         if let executionID {
             rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM executions WHERE workflow_id = ? AND id = ?", arguments: [workflowID, executionID])
+                db, sql: "SELECT * FROM executions WHERE workflow_id = ? AND id = ?",
+                arguments: [workflowID, executionID])
         } else {
             rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM executions WHERE workflow_id = ? ORDER BY rowid DESC LIMIT ?",
@@ -104,7 +105,8 @@ public enum ExecutionRepository {
             return StepRun(
                 stepID: row["step_id"], type: stepType, status: stepStatus, attempts: row["attempts"],
                 startedAt: try startedAt.map(StoredDate.date), completedAt: try completedAt.map(StoredDate.date),
-                durationMs: row["duration_ms"], output: try output.map { try StoredJSON.parse($0, what: "step output") },
+                durationMs: row["duration_ms"],
+                output: try output.map { try StoredJSON.parse($0, what: "step output") },
                 error: row["error"], next: next.map(StepTarget.init))
         }
     }
@@ -118,8 +120,10 @@ public enum ExecutionRepository {
         let completedAt: String? = row["completed_at"]
         return Execution(
             id: id, workflowID: row["workflow_id"], workflowName: row["workflow_name"], status: executionStatus,
-            triggeredBy: trigger, triggerData: try StoredJSON.parse(row["trigger_data"], what: "execution \(id) trigger_data"),
-            definition: try WorkflowDefinition(json: try StoredJSON.parse(row["definition"], what: "execution \(id) definition")),
+            triggeredBy: trigger,
+            triggerData: try StoredJSON.parse(row["trigger_data"], what: "execution \(id) trigger_data"),
+            definition: try WorkflowDefinition(
+                json: try StoredJSON.parse(row["definition"], what: "execution \(id) definition")),
             startedAt: try StoredDate.date(row["started_at"]), completedAt: try completedAt.map(StoredDate.date),
             error: row["error"], log: log)
     }

@@ -67,9 +67,11 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord {
         }
         return Workflow(
             id: id, name: name, description: description,
-            definition: try WorkflowDefinition(json: try StoredJSON.parse(definition, what: "workflow \(id) definition")),
+            definition: try WorkflowDefinition(
+                json: try StoredJSON.parse(definition, what: "workflow \(id) definition")),
             triggerType: triggerType,
-            triggerConfig: try StoredJSON.parse(trigger_config, what: "workflow \(id) trigger_config").objectValue ?? [:],
+            triggerConfig: try StoredJSON.parse(trigger_config, what: "workflow \(id) trigger_config").objectValue
+                ?? [:],
             enabled: enabled, createdAt: try StoredDate.date(created_at), updatedAt: try StoredDate.date(updated_at))
     }
 }
