@@ -124,14 +124,16 @@ let package = Package(
             name: "DocflowServiceTests",
             dependencies: ["DocflowService", "DocflowCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // Helpers the integration test targets share.
+        .target(name: "DocflowTestSupport", path: "Tests/DocflowTestSupport"),
         .testTarget(
             name: "AMQPClientIntegrationTests",
-            dependencies: ["AMQPClient"]
+            dependencies: ["AMQPClient", "DocflowTestSupport"]
         ),
         .testTarget(
             name: "DocflowIntegrationTests",
             dependencies: [
-                "DocflowService", "DocflowEngine", "AMQPClient", "DocflowStore", "DocflowCore",
+                "DocflowService", "DocflowEngine", "AMQPClient", "DocflowStore", "DocflowCore", "DocflowTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

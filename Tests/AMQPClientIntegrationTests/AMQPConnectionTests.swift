@@ -1,4 +1,5 @@
 import AMQPClient
+import DocflowTestSupport
 import Foundation
 import Testing
 

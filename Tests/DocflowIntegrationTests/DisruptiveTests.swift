@@ -1,4 +1,5 @@
 import DocflowCore
+import DocflowTestSupport
 import Foundation
 import Testing
 
@@ -33,19 +34,4 @@ struct DisruptiveReadinessTests {
         #expect(list.status == 200)
         try await server.stop()
     }
-}
-
-/// Runs a command line tool and returns its output.
-@discardableResult
-func shell(_ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: output, as: UTF8.self)
 }

@@ -1,5 +1,6 @@
 import AMQPClient
 import DocflowCore
+import DocflowTestSupport
 import Foundation
 import Testing
 
@@ -194,10 +195,13 @@ struct ExecutionTests {
     @Test func cancelStopsAnExecutionAtTheNextStepBoundary() async throws {
         let server = try await TestServer.start()
         let workflow = try await server.createWorkflow([
-            transform("slow", busy(seconds: 1.5)), transform("next", "{never: true}"), transform("last", "."),
+            transform("slow", busy(seconds: 3)), transform("next", "{never: true}"), transform("last", "."),
         ])
         let execution = try await server.execute(workflow)
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel once the slow step is under way, however busy the machine is.
+        while try await server.execution(workflow, execution).step("slow")?["status"] != "running" {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let reply = try await server.call("POST", "/api/workflows/\(workflow)/executions/\(execution)/cancel")
         #expect(reply.status == 200)
         #expect(reply.body?["status"] == "cancelled")

@@ -54,7 +54,7 @@ final class TestServer: Sendable {
         _ method: String, _ path: String, query: [String: String] = [:], body: JSONValue? = nil,
         messageID: String? = nil
     ) async throws -> APIClient.Reply {
-        try await client.call(method, path, query: query, body: body, messageID: messageID, timeout: .seconds(15))
+        try await client.call(method, path, query: query, body: body, messageID: messageID, timeout: .seconds(30))
     }
 
     /// A queue of the test's own bound to the status exchange, as a monitoring consumer would.
@@ -100,22 +100,3 @@ let seedCreateWorkflow: JSONValue = try! JSONValue.parse(
       "enabled": true
     }
     """)
-
-extension AsyncSequence where Self: Sendable, Element: Sendable {
-    /// The next element, or nil when none comes within `timeout`.
-    func first(within timeout: Duration) async throws -> Element? {
-        try await withThrowingTaskGroup(of: Element?.self) { group in
-            group.addTask {
-                var iterator = self.makeAsyncIterator()
-                return try await iterator.next()
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let result = try await group.next() ?? nil
-            group.cancelAll()
-            return result
-        }
-    }
-}

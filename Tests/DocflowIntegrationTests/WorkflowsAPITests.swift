@@ -1,6 +1,7 @@
 import AMQPClient
 import DocflowCore
 import DocflowService
+import DocflowTestSupport
 import Foundation
 import Testing
 
