@@ -118,7 +118,10 @@ let package = Package(
         .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
         .testTarget(
             name: "DocflowEngineTests",
-            dependencies: ["DocflowEngine", "DocflowCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+            dependencies: [
+                "DocflowEngine", "DocflowCore", "DocflowStore", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "DocflowServiceTests",

@@ -99,6 +99,27 @@ public struct AMQPChannel: Sendable {
         }
     }
 
+    /// Puts messages on the wire in this order, after everything published on this channel before
+    /// the call returns, and calls `completion` with each one's result once all are settled. For
+    /// a publisher that keeps several batches in flight and needs them to leave in order.
+    public func publish(
+        batch messages: [AMQPMessage], completion: @escaping @Sendable ([Result<Void, any Error>]) -> Void
+    ) {
+        guard !messages.isEmpty else { return completion([]) }
+        connection.inbox.send { [number] loop in
+            guard let loop else { return completion(messages.map { _ in .failure(AMQPError.closed) }) }
+            var results = [Result<Void, any Error>](repeating: .success(()), count: messages.count)
+            var remaining = messages.count
+            for (index, message) in messages.enumerated() {
+                loop.publish(message, channel: number) { result in
+                    results[index] = result
+                    remaining -= 1
+                    if remaining == 0 { completion(results) }
+                }
+            }
+        }
+    }
+
     /// Starts a consumer. Its deliveries arrive in order; the sequence ends when the consumer is
     /// cancelled or the connection is closed.
     public func consume(

@@ -160,15 +160,18 @@ final class Inbox: Sendable {
     }
 
     func send(_ command: @escaping Command) {
-        let accepted = state.withLock { state in
-            guard !state.closed else { return false }
+        // Only the command that finds the inbox empty writes to the pipe: the loop drains every
+        // command at once, so later ones ride on that wake-up (one syscall per burst, not per command).
+        let accepted = state.withLock { state -> Bool? in
+            guard !state.closed else { return nil }
             state.commands.append(command)
-            return true
+            return state.commands.count == 1
         }
-        guard accepted else { return command(nil) }
-        var one: UInt8 = 1
-        _ = Glibc.write(writeFD, &one, 1)  // a full pipe already means "wake up"
-
+        guard let accepted else { return command(nil) }
+        if accepted {
+            var one: UInt8 = 1
+            _ = Glibc.write(writeFD, &one, 1)  // a full pipe already means "wake up"
+        }
     }
 
     /// Takes every command waiting, clearing the wake-up signal first so none is missed.

@@ -39,8 +39,67 @@ final class ConnectionLoop {
         var pending: [PendingPublish] = []
         var consumers: [String: Consumer] = [:]
         var consumerOrder: [String] = []
+        /// Acks are coalesced: deliveries of consumers that ack, in delivery order, from
+        /// `unsettledHead` on. An ack of the oldest unsettled delivery moves `ackUpTo` (sent as one
+        /// `multiple` ack after each round of commands); one that comes out of order waits in
+        /// `settledAhead` and goes out alone in the same round (`singles`), so a slow delivery
+        /// never holds back the acks of later ones. Nacks and rejects go out at once.
+        var unsettled: [UInt64] = []
+        var unsettledHead = 0
+        /// Settled deliveries behind an unsettled one: true while their ack still has to be sent.
+        var settledAhead: [UInt64: Bool] = [:]
+        var singles: [UInt64] = []
+        /// The newest acked tag with nothing unsettled before it; 0 when there is none to send.
+        var ackUpTo: UInt64 = 0
 
         init(number: UInt16) { self.number = number }
+
+        func resetSettlements() {
+            unsettled.removeAll()
+            unsettledHead = 0
+            settledAhead.removeAll()
+            singles.removeAll()
+            ackUpTo = 0
+        }
+
+        /// Settles `tag` locally; `unsent` when its ack is still to be sent. False when the tag is
+        /// not an unsettled delivery of this channel.
+        func settleLocally(_ tag: UInt64, unsent: Bool) -> Bool {
+            guard unsettledHead < unsettled.count, tag >= unsettled[unsettledHead], settledAhead[tag] == nil
+            else { return false }
+            settledAhead[tag] = unsent
+            if unsent, tag != unsettled[unsettledHead] { singles.append(tag) }
+            while unsettledHead < unsettled.count,
+                let toSend = settledAhead.removeValue(forKey: unsettled[unsettledHead])
+            {
+                if toSend { ackUpTo = unsettled[unsettledHead] }
+                unsettledHead += 1
+            }
+            if unsettledHead > 1024, unsettledHead * 2 > unsettled.count {
+                unsettled.removeFirst(unsettledHead)
+                unsettledHead = 0
+            }
+            return true
+        }
+
+        /// Settles every delivery up to and including `tag` (a `multiple` one).
+        func settleLocally(upTo tag: UInt64, unsent: Bool) {
+            while unsettledHead < unsettled.count, unsettled[unsettledHead] <= tag {
+                settledAhead.removeValue(forKey: unsettled[unsettledHead])
+                unsettledHead += 1
+            }
+            if unsent { ackUpTo = max(ackUpTo, tag) }
+        }
+
+        /// The out-of-order acks to send alone: those no `multiple` ack covers yet.
+        func takeSingles() -> [UInt64] {
+            defer { singles.removeAll(keepingCapacity: true) }
+            return singles.filter { tag in
+                guard settledAhead[tag] == true else { return false }
+                settledAhead[tag] = false
+                return true
+            }
+        }
     }
 
     let configuration: AMQPConfiguration
@@ -104,6 +163,30 @@ final class ConnectionLoop {
     private func runCommands() {
         for command in inbox.drain() {
             command(self)
+        }
+        flushAcks()
+    }
+
+    /// Sends the acks coalesced while running commands: one `multiple` ack per channel.
+    private func flushAcks() {
+        for state in channels.values where state.ackUpTo > 0 || !state.singles.isEmpty {
+            flushAck(state)
+        }
+    }
+
+    private func flushAck(_ state: ChannelState) {
+        let tag = state.ackUpTo
+        state.ackUpTo = 0
+        let singles = state.takeSingles()
+        guard let connection, state.isOpen else { return }
+        // The multiple ack's own tag is always still outstanding (RabbitMQ insists on that).
+        if tag > 0 {
+            let status = amqp_basic_ack(connection, state.number, tag, 1)
+            if status != AMQP_STATUS_OK.rawValue { return connectionLost(.library(status)) }
+        }
+        for single in singles {
+            let status = amqp_basic_ack(connection, state.number, single, 0)
+            if status != AMQP_STATUS_OK.rawValue { return connectionLost(.library(status)) }
         }
     }
 
@@ -226,6 +309,7 @@ final class ConnectionLoop {
         }
         epochCounter += 1
         state.epoch = epochCounter
+        state.resetSettlements()
         state.isOpen = true
         if let prefetch = state.prefetch {
             if amqp_basic_qos(connection, state.number, 0, prefetch, 0) == nil {
@@ -308,6 +392,7 @@ final class ConnectionLoop {
     }
 
     private func shutdown() {
+        flushAcks()
         if let state = connection {
             _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
             amqp_destroy_connection(state)
@@ -357,6 +442,8 @@ final class ConnectionLoop {
     ) {
         whenConnected { [self] in
             if stopping { return completion(.failure(AMQPError.closed)) }
+            // Acks asked for before this command leave before it (a cancel, a close).
+            flushAcks()
             let state = channel(number)
             if !state.isOpen { openChannel(state, withConsumers: true) }
             guard let connection, state.isOpen else {
@@ -581,12 +668,28 @@ final class ConnectionLoop {
         }
         let status: Int32
         switch settlement {
-        case .ack(let multiple):
-            status = amqp_basic_ack(connection, number, tag, multiple ? 1 : 0)
+        case .ack(false):
+            // Sent with others by `flushAcks`.
+            if state.settleLocally(tag, unsent: true) { return }
+            status = amqp_basic_ack(connection, number, tag, 0)
+        case .ack(true):
+            state.settleLocally(upTo: tag, unsent: true)
+            return
         case .nack(let multiple, let requeue):
+            // Acks not sent yet go first: a multiple nack must not take them with it.
+            flushAck(state)
+            guard let connection = self.connection else { return }
             status = amqp_basic_nack(connection, number, tag, multiple ? 1 : 0, requeue ? 1 : 0)
+            if multiple {
+                state.settleLocally(upTo: tag, unsent: false)
+            } else {
+                _ = state.settleLocally(tag, unsent: false)
+            }
         case .reject(let requeue):
+            flushAck(state)
+            guard let connection = self.connection else { return }
             status = amqp_basic_reject(connection, number, tag, requeue ? 1 : 0)
+            _ = state.settleLocally(tag, unsent: false)
         }
         if status != AMQP_STATUS_OK.rawValue { connectionLost(.library(status)) }
     }
@@ -608,6 +711,7 @@ final class ConnectionLoop {
                 logger.warning("delivery for an unknown consumer", metadata: ["consumer": "\(consumerTag)"])
                 return
             }
+            if !consumer.spec.noAck { state.unsettled.append(deliver.delivery_tag) }
             consumer.continuation.yield(
                 AMQPDelivery(
                     exchange: exchange, routingKey: routingKey, body: body, properties: properties,

@@ -1,3 +1,4 @@
+import DocflowCore
 import GRDB
 
 /// The schema, as an append-only list: never edit a migration that has shipped; add one.
@@ -121,6 +122,24 @@ enum Migrations {
                 t.column("created_at", .text).notNull()
                 t.column("updated_at", .text).notNull()
             }
+        }
+        migrator.registerMigration("v3: outbox batches") { db in
+            // One row per committing transaction instead of one per message.
+            try db.create(table: "outbox_batches") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("messages", .blob).notNull()
+                t.column("count", .integer).notNull()
+            }
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT exchange, routing_key, message_id, headers, body, created_at FROM outbox ORDER BY seq")
+            let messages = rows.map { row in
+                let headers = (try? JSONValue.parse(row["headers"] as String))?.objectValue ?? [:]
+                return OutboxMessage(
+                    exchange: row["exchange"], routingKey: row["routing_key"], messageID: row["message_id"],
+                    headers: headers.compactMapValues(\.stringValue), body: row["body"], createdAt: row["created_at"])
+            }
+            try Outbox.append(db, messages)
+            try db.drop(table: "outbox")
         }
         return migrator
     }

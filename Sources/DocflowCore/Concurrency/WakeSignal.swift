@@ -25,6 +25,12 @@ public final class WakeSignal: Sendable {
 
     /// Returns when signalled or after `timeout`, whichever comes first.
     public func wait(timeout: Duration) async {
+        // Already signalled: no waiter and no timer to set up.
+        let signalled = state.withLock { state -> Bool in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if signalled { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
             group.addTask {

@@ -44,8 +44,10 @@ public final class Engine: Sendable {
         return execution
     }
 
-    /// Runs an execution that is already committed as `running`.
-    public func launch(_ execution: Execution) {
+    /// Runs an execution that is already committed as `running`, or whose start is being
+    /// committed under `start` (then it runs only steps without side effects until that is done,
+    /// and drops out without a trace if the start is refused).
+    public func launch(_ execution: Execution, start: CommitTicket? = nil) {
         let cancelled = AtomicFlag()
         let done = WakeSignal()
         let accepted = running.withLock { running -> Bool in
@@ -59,7 +61,7 @@ public final class Engine: Sendable {
         logger[metadataKey: "workflow_id"] = "\(execution.workflowID)"
         var runner = ExecutionRunner(
             executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
-            logger: logger, execution: execution)
+            logger: logger, execution: execution, start: start)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
         Task {
             await slots.acquire()

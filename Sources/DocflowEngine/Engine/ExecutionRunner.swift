@@ -11,6 +11,8 @@ struct ExecutionRunner {
         case failed(String)
         /// The worker is stopping: leave the step to run again after the restart.
         case checkpoint
+        /// The execution's start was refused (a duplicate trigger): stop without a trace.
+        case abandoned
     }
 
     let executors: StepExecutors
@@ -20,6 +22,9 @@ struct ExecutionRunner {
     let stopping: AtomicFlag
     var logger: Logger
     var execution: Execution
+    /// The commit of the execution's start, while it is not known to be written: the runner goes
+    /// ahead with steps that have no side effects, and waits for it before anything else.
+    var start: CommitTicket?
 
     /// Returns when the execution finished, or left it `running` because the worker is stopping.
     mutating func run() async {
@@ -50,6 +55,8 @@ struct ExecutionRunner {
             case .checkpoint:
                 logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
                 return
+            case .abandoned:
+                return await abandon()
             }
         }
         if cancelled.isSet, visited.count < steps.count {
@@ -77,6 +84,7 @@ struct ExecutionRunner {
             await record(run)
             return step.onError == .continue ? .next(step.next ?? following(position)) : .failed(run.error!)
         }
+        if executor.hasSideEffects, await !startIsWritten() { return .abandoned }
         let policy = step.retry ?? executor.defaultRetry
         let timeout = Duration.milliseconds(step.timeoutMs ?? StepDefinition.defaultTimeoutMs)
         let startedAt = Date()
@@ -93,8 +101,17 @@ struct ExecutionRunner {
                 stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
                 latestOutput: execution.log.last { $0.status == .completed }?.output,
                 parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)
-            let result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
-                try await executor.execute(step, context: context)
+            let result: Result<StepResult, StepError>
+            if executor.enforcesDeadline {
+                do throws(StepError) {
+                    result = .success(try await executor.execute(step, context: context))
+                } catch {
+                    result = .failure(error)
+                }
+            } else {
+                result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
+                    try await executor.execute(step, context: context)
+                }
             }
             let elapsed = ContinuousClock.now - begin
             run.durationMs = Int(elapsed.milliseconds)
@@ -149,8 +166,26 @@ struct ExecutionRunner {
         await journal.append(.step(run, seq: seq, of: execution))
     }
 
+    /// Waits for the start's commit if it is still pending; false when it was refused (or could
+    /// not be written: then the trigger is not acked, and comes again).
+    private mutating func startIsWritten() async -> Bool {
+        guard let start else { return true }
+        self.start = nil
+        do {
+            return try await start.wait()
+        } catch {
+            return false
+        }
+    }
+
+    private func abandon() async {
+        logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
+        await journal.append(.abandoned(executionID: execution.id))
+    }
+
     /// Logs every step off the taken path as skipped, then the execution's end.
     private mutating func finish(_ status: ExecutionStatus, error: String?, visited: Set<String>) async {
+        if await !startIsWritten() { return await abandon() }
         let now = Date()
         for step in execution.definition.steps where execution.run(of: step.id) == nil {
             await record(StepRun(stepID: step.id, type: step.type, status: .skipped, attempts: 0, completedAt: now))

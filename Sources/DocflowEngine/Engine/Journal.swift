@@ -18,6 +18,51 @@ public enum Transition: Sendable {
     case step(StepRun, seq: Int, of: Execution)
     /// The end: `workflow.completed`, `.failed` or `.cancelled`.
     case finished(Execution)
+    /// The runner of an execution whose `triggered` transition was refused gave up: nothing of it
+    /// was written, and nothing after this refers to it.
+    case abandoned(executionID: String)
+
+    var executionID: String {
+        switch self {
+        case .started(let execution), .triggered(let execution, _), .retried(let execution),
+            .step(_, _, let execution), .finished(let execution):
+            execution.id
+        case .abandoned(let id): id
+        }
+    }
+}
+
+/// Whether a queued transition was written, once its transaction is over.
+public final class CommitTicket: Sendable {
+    private struct State {
+        var result: Result<Bool, any Error>?
+        var waiters: [CheckedContinuation<Bool, any Error>] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// True when written, false when a `triggered` transition was refused; throws when the
+    /// database would not take it.
+    public func wait() async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            let result = state.withLock { state -> Result<Bool, any Error>? in
+                if state.result == nil { state.waiters.append(continuation) }
+                return state.result
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    func resolve(_ result: Result<Bool, any Error>) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, any Error>] in
+            state.result = result
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
 }
 
 /// Writes execution history with group commit: transitions from every running execution queue
@@ -25,30 +70,37 @@ public enum Transition: Sendable {
 /// status events of one execution are published in the order they happened.
 ///
 /// `append` does not wait for the commit (an execution moves on while its history is written);
-/// `commit` does. Nothing is published before it is committed: events go through the outbox.
+/// `commit` does. Nothing is published before it is committed: the events of one transaction go
+/// into the outbox as one row, and `didCommit` hands that batch to the relay once it is durable.
 public final class Journal: Sendable {
     private struct Entry {
         let transition: Transition
         /// Built by the caller, outside the one write transaction everyone waits for.
         let events: [OutboxMessage]
-        let done: CheckedContinuation<Bool, any Error>?
+        let done: CommitTicket?
     }
 
     private struct State {
         var pending: [Entry] = []
         var stopped = false
+        /// Executions whose `triggered` transition was refused, until their runner gives up:
+        /// transitions of theirs still queued are dropped, not written.
+        var refused: Set<String> = []
     }
 
     private let store: Store
     private let statusExchange: String
     private let logger: Logger
-    private let didCommit: @Sendable () -> Void
+    private let didCommit: @Sendable (OutboxBatch?) -> Void
     private let state = Mutex(State())
     private let wakeup = WakeSignal()
     /// Past this many queued transitions, `append` waits for the commit: memory stays bounded.
     private let backpressureLimit = 20_000
 
-    public init(store: Store, statusExchange: String, logger: Logger, didCommit: @escaping @Sendable () -> Void) {
+    /// - Parameter didCommit: called after each commit with the status events it made durable.
+    public init(
+        store: Store, statusExchange: String, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
+    ) {
         self.store = store
         self.statusExchange = statusExchange
         self.logger = logger
@@ -71,18 +123,27 @@ public final class Journal: Sendable {
     /// when a `triggered` one was refused (claimed before, or its workflow disabled).
     @discardableResult
     public func commit(_ transition: Transition) async throws -> Bool {
-        let events = events(for: transition)
-        return try await withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.pending.append(Entry(transition: transition, events: events, done: continuation)) }
-            wakeup.signal()
-        }
+        try await enqueue(transition).wait()
+    }
+
+    /// Queues a transition at once (so later ones queue behind it) and returns a ticket that says
+    /// when it is committed.
+    public func enqueue(_ transition: Transition) -> CommitTicket {
+        let ticket = CommitTicket()
+        let entry = Entry(transition: transition, events: events(for: transition), done: ticket)
+        state.withLock { $0.pending.append(entry) }
+        wakeup.signal()
+        return ticket
     }
 
     /// Writes a transition inside a caller's transaction, for changes that start executions
     /// together with something else (a trigger claim, an idempotency record).
     @discardableResult
     public func write(_ db: Database, _ transition: Transition) throws -> Bool {
-        try Self.apply(db, transition, events: events(for: transition))
+        let events = events(for: transition)
+        guard try Self.apply(db, transition, skipRow: false) else { return false }
+        try Outbox.append(db, events)
+        return true
     }
 
     private func events(for transition: Transition) -> [OutboxMessage] {
@@ -91,6 +152,8 @@ public final class Journal: Sendable {
             [StatusEvents.execution(execution, exchange: statusExchange)]
         case .step(let run, _, let execution):
             [StatusEvents.step(run, of: execution, exchange: statusExchange)]
+        case .abandoned:
+            []
         }
     }
 
@@ -121,14 +184,13 @@ public final class Journal: Sendable {
 
     private func write(_ batch: [Entry]) async {
         do {
-            let applied = try await writeTransaction(batch)
-            didCommit()
-            for (entry, written) in zip(batch, applied) { entry.done?.resume(returning: written) }
+            let (applied, outbox) = try await writeTransaction(batch)
+            didCommit(outbox)
+            for (entry, written) in zip(batch, applied) { entry.done?.resolve(.success(written)) }
         } catch {
             // One bad transition (say, for a workflow deleted meanwhile) must not hold back the
             // others: write them one by one.
             for entry in batch { await writeAlone(entry) }
-            didCommit()
         }
     }
 
@@ -136,12 +198,13 @@ public final class Journal: Sendable {
         var delay = Duration.milliseconds(50)
         while true {
             do {
-                let applied = try await writeTransaction([entry])
-                entry.done?.resume(returning: applied[0])
+                let (applied, outbox) = try await writeTransaction([entry])
+                didCommit(outbox)
+                entry.done?.resolve(.success(applied[0]))
                 return
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 logger.error("dropped a history entry the database refuses", metadata: ["error": "\(error)"])
-                entry.done?.resume(throwing: error)
+                entry.done?.resolve(.failure(error))
                 return
             } catch {
                 // History must not be dropped for a passing reason: keep trying, loudly.
@@ -152,38 +215,76 @@ public final class Journal: Sendable {
         }
     }
 
-    private func writeTransaction(_ entries: [Entry]) async throws -> [Bool] {
-        let work = entries.map { ($0.transition, $0.events) }
-        return try await store.write { db in
-            try work.map { try Self.apply(db, $0.0, events: $0.1) }
+    /// One transaction for the whole batch. A step's row is written once per batch, in its latest
+    /// state (a step that started and completed within one group commit is one write, not two);
+    /// every event is kept, in order, in one outbox row.
+    private func writeTransaction(_ entries: [Entry]) async throws -> ([Bool], OutboxBatch?) {
+        var latestStep: [StepKey: Int] = [:]
+        for (position, entry) in entries.enumerated() {
+            if case .step(let run, _, let execution) = entry.transition {
+                latestStep[StepKey(execution: execution.id, step: run.stepID)] = position
+            }
         }
+        let work = entries.enumerated().map { position, entry -> (Transition, [OutboxMessage], Bool) in
+            var superseded = false
+            if case .step(let run, _, let execution) = entry.transition {
+                superseded = latestStep[StepKey(execution: execution.id, step: run.stepID)] != position
+            }
+            return (entry.transition, entry.events, superseded)
+        }
+        let refused = state.withLock { $0.refused }
+        let (applied, outbox, stillRefused) = try await store.write { db in
+            var events: [OutboxMessage] = []
+            var refused = refused
+            let applied = try work.map { transition, transitionEvents, superseded -> Bool in
+                if case .abandoned(let id) = transition {
+                    refused.remove(id)
+                    return false
+                }
+                if !refused.isEmpty, refused.contains(transition.executionID) { return false }
+                guard try Self.apply(db, transition, skipRow: superseded) else {
+                    refused.insert(transition.executionID)
+                    return false
+                }
+                events.append(contentsOf: transitionEvents)
+                return true
+            }
+            let seq = try Outbox.append(db, events)
+            return (applied, seq.map { OutboxBatch(seq: $0, messages: events) }, refused)
+        }
+        state.withLock { $0.refused = stillRefused }
+        return (applied, outbox)
     }
 
-    static func apply(_ db: Database, _ transition: Transition, events: [OutboxMessage]) throws -> Bool {
+    private struct StepKey: Hashable {
+        let execution: String
+        let step: String
+    }
+
+    /// Writes a transition's rows; false when a `triggered` one is refused. With `skipRow`, a
+    /// step transition that a later one in the same transaction overwrites writes nothing.
+    static func apply(_ db: Database, _ transition: Transition, skipRow: Bool) throws -> Bool {
         switch transition {
         case .triggered(let execution, let claim):
             guard try WorkflowRepository.isEnabled(db, id: execution.workflowID),
                 try TriggerClaims.claim(db, workflowID: execution.workflowID, key: claim, executionID: execution.id)
             else { return false }
             try ExecutionRepository.insert(db, execution)
-            for event in events { try Outbox.append(db, event) }
         case .started(let execution):
             try ExecutionRepository.insert(db, execution)
-            for event in events { try Outbox.append(db, event) }
         case .retried(let execution):
             try ExecutionRepository.reopen(db, executionID: execution.id)
             for (seq, run) in execution.log.enumerated() {
                 try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq)
             }
-            for event in events { try Outbox.append(db, event) }
         case .step(let run, let seq, let execution):
-            try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq)
-            for event in events { try Outbox.append(db, event) }
+            if !skipRow { try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq) }
         case .finished(let execution):
             try ExecutionRepository.finish(
                 db, executionID: execution.id, status: execution.status, completedAt: execution.completedAt ?? Date(),
                 error: execution.error)
-            for event in events { try Outbox.append(db, event) }
+        case .abandoned:
+            return false
         }
         return true
     }

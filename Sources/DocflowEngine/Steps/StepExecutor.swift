@@ -7,11 +7,24 @@ public protocol StepExecutor: Sendable {
     /// The retry policy of steps of this type that set none.
     var defaultRetry: RetryPolicy { get }
 
+    /// Whether the executor stops its own work at `context.deadline` (then the engine does not
+    /// race it against a timer of its own).
+    var enforcesDeadline: Bool { get }
+
+    /// Whether running a step reaches the world outside docflow (sends, or asks another service
+    /// to work). Before such a step an execution waits until its start is committed, so a trigger
+    /// that turns out to be a duplicate never sends anything.
+    var hasSideEffects: Bool { get }
+
     func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult
 }
 
 extension StepExecutor {
     public var defaultRetry: RetryPolicy { .none }
+
+    public var enforcesDeadline: Bool { false }
+
+    public var hasSideEffects: Bool { true }
 }
 
 /// What a step sees when it runs.
@@ -100,6 +113,8 @@ public struct StepExecutors: Sendable {
 /// Fails steps of a type this build of docflow cannot run yet, saying so.
 public struct UnavailableStep: StepExecutor {
     public let type: StepType
+
+    public var hasSideEffects: Bool { false }
 
     public init(_ type: StepType) {
         self.type = type

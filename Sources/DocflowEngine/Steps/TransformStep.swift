@@ -9,6 +9,11 @@ public struct TransformStep: StepExecutor {
         self.jq = jq
     }
 
+    /// The jq pool kills a program at its deadline.
+    public var enforcesDeadline: Bool { true }
+
+    public var hasSideEffects: Bool { false }
+
     public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)
         switch results.count {
@@ -27,6 +32,11 @@ public struct ConditionStep: StepExecutor {
     public init(jq: JQPool) {
         self.jq = jq
     }
+
+    /// The jq pool kills a program at its deadline.
+    public var enforcesDeadline: Bool { true }
+
+    public var hasSideEffects: Bool { false }
 
     public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)

@@ -83,7 +83,7 @@ public final class DocflowServer: Sendable {
                     return try await store.read { db in try SchemaRepository.fetch(db, id: id) }
                 }, parse: parse, delegate: AMQPExtractionDelegate(client: extractionClient)))
         let journal = Journal(
-            store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.wake() })
+            store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.committed($0) })
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
             metrics: metrics.engine, logger: logger)

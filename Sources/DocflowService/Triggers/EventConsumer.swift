@@ -59,20 +59,30 @@ final class EventConsumer: Service, Sendable {
         data["event_id"] = .string(event.id)
         let triggerData = JSONValue.object(data)
         let workflows = index.matches(event: event.name, data: event.data)
+        // A first delivery starts running at once, while its start commits (steps with side effects
+        // wait for that commit); a redelivered one, likely claimed before, waits for it first.
+        let speculative = !delivery.redelivered
+        let start = { @Sendable [engine, logger] (workflow: Workflow) async throws in
+            let execution = Execution(workflow: workflow, triggeredBy: .event, triggerData: triggerData)
+            let ticket = engine.journal.enqueue(.triggered(execution, claim: "event:\(event.id)"))
+            if speculative { engine.launch(execution, start: ticket) }
+            // The event is acked only once this is durable.
+            let written = try await ticket.wait()
+            if written, !speculative {
+                engine.launch(execution)
+            } else if !written {
+                logger.debug("event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
+                if !speculative { await engine.journal.append(.abandoned(executionID: execution.id)) }
+            }
+        }
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for workflow in workflows {
-                    group.addTask { [engine, logger] in
-                        let execution = Execution(workflow: workflow, triggeredBy: .event, triggerData: triggerData)
-                        if try await engine.journal.commit(.triggered(execution, claim: "event:\(event.id)")) {
-                            engine.launch(execution)
-                        } else {
-                            logger.debug(
-                                "event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
-                        }
-                    }
+            if workflows.count == 1 {
+                try await start(workflows[0])
+            } else {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for workflow in workflows { group.addTask { try await start(workflow) } }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
             delivery.ack()
             logger.debug("event handled", metadata: ["workflows": "\(workflows.count)"])

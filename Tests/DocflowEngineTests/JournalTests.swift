@@ -1,0 +1,137 @@
+import DocflowCore
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+import Testing
+
+@testable import DocflowEngine
+@testable import DocflowStore
+
+/// The journal's group commit and the outbox it writes, on a real SQLite file.
+@Suite struct JournalTests {
+    private static func temporaryStore() throws -> Store {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("docflow-journal-\(UUID().uuidString)").appendingPathComponent("db.sqlite").path
+        return try Store(path: path)
+    }
+
+    private static let workflow = Workflow(
+        id: "0b8e6a84-5a53-4b4c-9d3f-2f1b0c1a7e11", name: "Invoices", description: nil,
+        definition: WorkflowDefinition(steps: [
+            StepDefinition(id: "a", type: .transform, config: ["expression": "."]),
+            StepDefinition(id: "b", type: .transform, config: ["expression": "."]),
+        ]),
+        triggerType: .event, triggerConfig: ["event": "document.uploaded"], enabled: true,
+        createdAt: Date(), updatedAt: Date())
+
+    private final class Committed: Sendable {
+        let batches = Mutex<[OutboxBatch]>([])
+    }
+
+    @Test func outboxBatchesRoundTripInCommitOrder() throws {
+        let store = try Self.temporaryStore()
+        let first = (0..<3).map { index in
+            OutboxMessage(
+                exchange: "docflow.status", routingKey: "workflow.started.\(index)", messageID: "m-\(index)",
+                headers: ["workflow_id": "w", "execution_id": "e-\(index)"], body: Data("{\"n\":\(index)}".utf8))
+        }
+        let second = [
+            OutboxMessage(
+                exchange: "docflow.status", routingKey: "workflow.created.w", messageID: "m-x", headers: [:],
+                body: Data("ünïcode ✓".utf8))
+        ]
+        let (one, two) = try store.pool.write { db in
+            (try Outbox.append(db, first), try Outbox.append(db, second))
+        }
+        #expect(try store.pool.write { db in try Outbox.append(db, []) } == nil)
+        let pending = try store.pool.read { db in try Outbox.pending(db, limit: 10) }
+        #expect(pending.map(\.seq) == [one!, two!])
+        #expect(pending[0].messages == first)
+        #expect(pending[1].messages == second)
+        #expect(try store.pool.read { db in try Outbox.count(db) } == 4)
+        #expect(try store.pool.read { db in try Outbox.pending(db, after: one!, limit: 10) }.map(\.seq) == [two!])
+        try store.pool.write { db in try Outbox.remove(db, upTo: one!) }
+        #expect(try store.pool.read { db in try Outbox.count(db) } == 1)
+    }
+
+    @Test func aCorruptBatchIsAnErrorNotACrash() throws {
+        let store = try Self.temporaryStore()
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT INTO outbox_batches (messages, count) VALUES (?, 1)", arguments: [Data([1, 9])])
+        }
+        #expect(throws: StoreError.self) { try store.pool.read { db in try Outbox.pending(db, limit: 10) } }
+    }
+
+    @Test func migrationMovesUnpublishedRowsOfTheOldOutboxIntoABatch() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("docflow-migrate-\(UUID().uuidString).sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try Migrations.migrator.migrate(queue, upTo: "v2: extraction schemas")
+        try queue.write { db in
+            for index in 0..<2 {
+                try db.execute(
+                    sql: """
+                        INSERT INTO outbox (exchange, routing_key, message_id, headers, body, created_at)
+                        VALUES ('docflow.status', ?, ?, '{"workflow_id":"w"}', ?, 1700000000)
+                        """,
+                    arguments: ["workflow.created.\(index)", "m-\(index)", Data("{}".utf8)])
+            }
+        }
+        try Migrations.migrator.migrate(queue)
+        let pending = try queue.read { db in try Outbox.pending(db, limit: 10) }
+        #expect(pending.count == 1)
+        #expect(pending[0].messages.map(\.messageID) == ["m-0", "m-1"])
+        #expect(pending[0].messages[0].headers == ["workflow_id": "w"])
+        #expect(pending[0].messages[1].routingKey == "workflow.created.1")
+        #expect(try queue.read { db in try db.tableExists("outbox") } == false)
+    }
+
+    @Test func oneGroupCommitWritesEachStepOnceAndEveryEventInOrder() async throws {
+        let store = try Self.temporaryStore()
+        try await store.write { db in try WorkflowRepository.insert(db, Self.workflow) }
+        let committed = Committed()
+        let journal = Journal(
+            store: store, statusExchange: "docflow.status", logger: Logger(label: "test"),
+            didCommit: { batch in if let batch { committed.batches.withLock { $0.append(batch) } } })
+
+        // Queue a whole execution before the writer runs, so it lands in one transaction.
+        var execution = Execution(workflow: Self.workflow, triggeredBy: .event, triggerData: ["amount": 1])
+        await journal.append(.started(execution))
+        for (seq, id) in ["a", "b"].enumerated() {
+            var run = StepRun(stepID: id, type: .transform, status: .running, attempts: 1, startedAt: Date())
+            execution.log.append(run)
+            await journal.append(.step(run, seq: seq, of: execution))
+            run.status = .completed
+            run.output = ["step": .string(id)]
+            run.completedAt = Date()
+            run.next = seq == 0 ? .step("b") : .end
+            execution.log[seq] = run
+            await journal.append(.step(run, seq: seq, of: execution))
+        }
+        execution.status = .completed
+        execution.completedAt = Date()
+        await journal.append(.finished(execution))
+        // The writer takes everything queued in one transaction, and returns once it is written.
+        journal.stop()
+        await journal.run()
+
+        let batches = committed.batches.withLock { $0 }
+        #expect(batches.count == 1)
+        let events = batches.first?.messages.map { $0.routingKey.split(separator: ".").dropLast().joined(separator: ".") }
+        #expect(
+            events == [
+                "workflow.started", "workflow.step.started", "workflow.step.completed", "workflow.step.started",
+                "workflow.step.completed", "workflow.completed",
+            ])
+        // The durable copy is the same batch, and the history reads back as it ended.
+        let stored = try await store.read { db in try Outbox.pending(db, limit: 10) }
+        #expect(stored.map(\.seq) == batches.map(\.seq))
+        #expect(stored.first?.messages == batches.first?.messages)
+        let id = execution.id
+        let read = try #require(try await store.read { db in try ExecutionRepository.fetch(db, id: id) })
+        #expect(read.status == .completed)
+        #expect(read.log.map(\.status) == [.completed, .completed])
+        #expect(read.log.map(\.output) == [["step": "a"], ["step": "b"]])
+    }
+}
