@@ -1,0 +1,312 @@
+import DocflowCore
+import Foundation
+import Logging
+import Synchronization
+
+/// One helper process and the thread that talks to it.
+///
+/// Requests are pipelined: the thread writes several ahead of their replies, and the helper, which
+/// runs one program at a time, answers them in order. The oldest unanswered request is therefore
+/// the one running, and only its deadline is watched.
+///
+/// Callers touch only `inbox`, `outstanding` and `busySince`, which lock or are atomic; every other
+/// property belongs to the worker's thread.
+final class JQWorker: @unchecked Sendable {
+    struct Request: Sendable {
+        let line: Data
+        let timeout: Duration
+        let deadline: UInt64
+        let continuation: CheckedContinuation<Result<[JSONValue], JQError>, Never>
+    }
+
+    private struct Inbox {
+        var requests: [Request] = []
+        var stopped = false
+    }
+
+    /// How far the thread writes ahead of the replies.
+    private static let maxInFlight = 64
+    private static let maxInFlightBytes = 256 * 1024
+    /// The least a request may run once the helper starts it, even when its deadline passed while
+    /// it queued behind a slow program: a backlog must not time out in bulk.
+    private static let minimumRun = Duration.milliseconds(250)
+    /// A helper that has not answered for this long is stuck on a slow program.
+    private static let stuckAfter: UInt64 = 20_000_000
+
+    private let index: Int
+    private let executable: String
+    private let logger: Logger
+    private let inbox = Mutex(Inbox())
+    private let outstanding = Atomic<Int>(0)
+    /// When the running request started, 0 when idle.
+    private let busySince = Atomic<UInt64>(0)
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    // The worker's thread only.
+    private var helper: HelperProcess?
+    /// Written or being written to the helper, not yet answered; the first one is running.
+    private var inFlight: [Request] = []
+    private var inFlightBytes = 0
+    private var runningDeadline: UInt64 = 0
+    private var output: [UInt8] = []
+    private var written = 0
+    private var replies: [UInt8] = []
+    private var replyStart = 0
+    private var scanned = 0
+    private var chunk = [UInt8](repeating: 0, count: 65536)
+    private var pollFDs = [pollfd](repeating: pollfd(), count: 3)
+
+    init(index: Int, executable: String, logger: Logger) {
+        self.index = index
+        self.executable = executable
+        self.logger = logger
+        var fds: [Int32] = [-1, -1]
+        precondition(pipe(&fds) == 0, "cannot create the jq wake-up pipe")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        let thread = Thread { self.run() }
+        thread.name = "jq \(index)"
+        thread.start()
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Outstanding requests, plus a penalty when the helper is stuck.
+    func load(now: UInt64) -> Int {
+        let since = busySince.load(ordering: .relaxed)
+        let stuck = since != 0 && now > since && now - since > Self.stuckAfter
+        return outstanding.load(ordering: .relaxed) + (stuck ? 1 << 20 : 0)
+    }
+
+    /// `line` is one request with its newline; `now` is when the timeout started counting.
+    func submit(_ line: Data, timeout: Duration, now: UInt64) async -> Result<[JSONValue], JQError> {
+        await withCheckedContinuation { continuation in
+            let request = Request(
+                line: line, timeout: timeout, deadline: now + timeout.clampedNanoseconds, continuation: continuation)
+            outstanding.add(1, ordering: .relaxed)
+            // Only the request that finds the inbox empty wakes the thread: the thread takes from
+            // the inbox on every turn of its loop, so later ones ride on that wake-up.
+            let first = inbox.withLock { inbox -> Bool? in
+                guard !inbox.stopped else { return nil }
+                inbox.requests.append(request)
+                return inbox.requests.count == 1
+            }
+            guard let first else {
+                outstanding.subtract(1, ordering: .relaxed)
+                return continuation.resume(returning: .failure(.unavailable("the jq pool is shut down")))
+            }
+            if first { wake() }
+        }
+    }
+
+    func stop() {
+        inbox.withLock { $0.stopped = true }
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt8 = 1
+        _ = write(wakeWrite, &one, 1)  // a full pipe already means "wake up"
+    }
+
+    // MARK: - The worker's thread
+
+    private func run() {
+        while admit() {
+            startHelperIfNeeded()
+            writeRequests()
+            poll()
+            if pollFDs[0].revents != 0 {
+                while read(wakeRead, &chunk, chunk.count) > 0 {}
+            }
+            if pollFDs[1].revents != 0, !readReplies() {
+                let reason = endHelper()
+                logger.warning("jq helper ended", metadata: ["worker": "\(index)", "reason": "\(reason)"])
+                if !inFlight.isEmpty { finishRunning(.failure(.crashed(reason))) }
+            }
+            if !inFlight.isEmpty, monotonicNanoseconds() >= runningDeadline {
+                let reason = endHelper()
+                let timeout = inFlight[0].timeout.milliseconds
+                logger.warning(
+                    "killed a jq program at its deadline",
+                    metadata: ["worker": "\(index)", "timeout_ms": "\(timeout)", "reason": "\(reason)"])
+                finishRunning(.failure(.timeout(milliseconds: timeout)))
+            }
+        }
+        _ = endHelper()
+        let waiting = inbox.withLock { inbox in
+            defer { inbox.requests.removeAll() }
+            return inbox.requests
+        }
+        for request in inFlight + waiting { finish(request, .failure(.unavailable("the jq pool is shut down"))) }
+        inFlight.removeAll()
+    }
+
+    /// Moves requests from the inbox to the helper's input as far as the pipelining bounds allow;
+    /// false once the pool is shut down.
+    private func admit() -> Bool {
+        let admitted = inbox.withLock { inbox -> [Request]? in
+            guard !inbox.stopped else { return nil }
+            var count = 0
+            var bytes = inFlightBytes
+            while count < inbox.requests.count, inFlight.count + count < Self.maxInFlight,
+                bytes < Self.maxInFlightBytes
+            {
+                bytes += inbox.requests[count].line.count
+                count += 1
+            }
+            guard count > 0 else { return [] }
+            defer { inbox.requests.removeFirst(count) }
+            return Array(inbox.requests.prefix(count))
+        }
+        guard let admitted else { return false }
+        for request in admitted {
+            inFlight.append(request)
+            inFlightBytes += request.line.count
+            output.append(contentsOf: request.line)
+            if inFlight.count == 1 { startRunning() }
+        }
+        return true
+    }
+
+    /// The first request in flight is now the one the helper runs: its deadline starts counting.
+    private func startRunning() {
+        guard let running = inFlight.first else { return busySince.store(0, ordering: .relaxed) }
+        let now = monotonicNanoseconds()
+        let minimum = min(running.timeout, Self.minimumRun).clampedNanoseconds
+        runningDeadline = max(running.deadline, now + minimum)
+        busySince.store(now, ordering: .relaxed)
+    }
+
+    /// Starts a helper when there is work and none runs, and sends it every request in flight
+    /// again: the one before it died never ran them.
+    private func startHelperIfNeeded() {
+        guard helper == nil, !inFlight.isEmpty else { return }
+        do throws(JQError) {
+            let started = try HelperProcess.spawn(executable)
+            helper = started
+            logger.debug("started a jq helper", metadata: ["pid": "\(started.pid)", "worker": "\(index)"])
+        } catch {
+            logger.error("cannot start a jq helper", metadata: ["worker": "\(index)", "error": "\(error)"])
+            for request in inFlight { finish(request, .failure(error)) }
+            inFlight.removeAll()
+            inFlightBytes = 0
+            return startRunning()
+        }
+        output.removeAll(keepingCapacity: true)
+        written = 0
+        for request in inFlight { output.append(contentsOf: request.line) }
+        startRunning()
+    }
+
+    /// Writes what the pipe takes without blocking.
+    private func writeRequests() {
+        guard let helper else { return }
+        while written < output.count {
+            let n = output.withUnsafeBytes { write(helper.input, $0.baseAddress! + written, $0.count - written) }
+            if n > 0 {
+                written += n
+            } else if n < 0, errno == EINTR {
+                continue
+            } else {
+                // A dead helper (EPIPE) shows up as the end of its output; drop what it won't read.
+                if errno != EAGAIN { written = output.count }
+                break
+            }
+        }
+        if written == output.count {
+            output.removeAll(keepingCapacity: true)
+            written = 0
+        } else if written >= 65536 {
+            output.removeSubrange(..<written)
+            written = 0
+        }
+    }
+
+    /// Waits for a wake-up, a reply, room in the helper's input, or the running request's deadline.
+    private func poll() {
+        let waitMs: Int32
+        if inFlight.isEmpty {
+            waitMs = -1
+        } else {
+            let now = monotonicNanoseconds()
+            let left = runningDeadline > now ? runningDeadline - now : 0
+            waitMs = Int32(min((left + 999_999) / 1_000_000, UInt64(Int32.max)))
+        }
+        pollFDs[0] = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+        pollFDs[1] = pollfd(fd: helper?.output ?? -1, events: Int16(POLLIN), revents: 0)
+        pollFDs[2] = pollfd(fd: written < output.count ? helper?.input ?? -1 : -1, events: Int16(POLLOUT), revents: 0)
+        if Glibc.poll(&pollFDs, 3, waitMs) < 0 {
+            for i in pollFDs.indices { pollFDs[i].revents = 0 }
+        }
+    }
+
+    /// Reads what the helper wrote and answers a request per whole line; false at the end of its
+    /// output.
+    private func readReplies() -> Bool {
+        guard let helper else { return true }
+        var open = true
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(helper.output, $0.baseAddress, $0.count) }
+            if n > 0 {
+                replies.append(contentsOf: chunk[..<n])
+                if n < chunk.count { break }
+            } else if n < 0, errno == EINTR {
+                continue
+            } else {
+                open = n < 0 && errno == EAGAIN
+                break
+            }
+        }
+        while let newline = replies[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
+            let reply = JQPool.decode(replies[replyStart..<newline])
+            replyStart = newline + 1
+            scanned = replyStart
+            if inFlight.isEmpty {
+                logger.error("a jq helper answered a request it was not sent", metadata: ["worker": "\(index)"])
+            } else {
+                finishRunning(reply)
+            }
+        }
+        scanned = replies.count
+        if replyStart == replies.count {
+            replies.removeAll(keepingCapacity: true)
+            (replyStart, scanned) = (0, 0)
+        } else if replyStart >= 65536 {
+            replies.removeSubrange(..<replyStart)
+            scanned -= replyStart
+            replyStart = 0
+        }
+        return open
+    }
+
+    private func finishRunning(_ result: Result<[JSONValue], JQError>) {
+        let request = inFlight.removeFirst()
+        inFlightBytes -= request.line.count
+        finish(request, result)
+        startRunning()
+    }
+
+    private func finish(_ request: Request, _ result: Result<[JSONValue], JQError>) {
+        outstanding.subtract(1, ordering: .relaxed)
+        request.continuation.resume(returning: result)
+    }
+
+    /// Kills the helper, if any, and forgets its unread output; says how it ended.
+    private func endHelper() -> String {
+        guard let helper else { return "not running" }
+        self.helper = nil
+        output.removeAll(keepingCapacity: true)
+        replies.removeAll(keepingCapacity: true)
+        (written, replyStart, scanned) = (0, 0, 0)
+        return helper.end()
+    }
+}
