@@ -87,39 +87,6 @@ struct JQPoolTests {
         }
     }
 
-    @Test func aRunawayProgramTimesOutWhileTheOthersSucceed() async throws {
-        let pool = try makePool(size: 2)
-        defer { pool.shutdown() }
-        let started = ContinuousClock.now
-        async let stuck = outcome { () async throws(JQError) in
-            try await pool.evaluate(runaway, input: nil, timeout: .milliseconds(200))
-        }
-        // Shorter than the runaway's timeout: the ones queued behind it pass their deadline before
-        // they start, and must still get to run.
-        let others = await doubleAll(pool, 0..<200, timeout: .milliseconds(150))
-        #expect(await stuck == .failure(.timeout(milliseconds: 200)))
-        #expect(ContinuousClock.now - started >= .milliseconds(200))
-        for (i, result) in others {
-            #expect(result == .success([.number(Double(i * 2))]), "input \(i)")
-        }
-        let after = try await pool.evaluate(".x * 2", input: ["x": 21], timeout: .seconds(10))
-        #expect(after == [42])
-    }
-
-    @Test func requestsQueuedBehindARunawayProgramRunOnTheNextHelper() async throws {
-        let pool = try makePool(size: 1)
-        defer { pool.shutdown() }
-        async let stuck = outcome { () async throws(JQError) in
-            try await pool.evaluate(runaway, input: nil, timeout: .milliseconds(300))
-        }
-        try await Task.sleep(for: .milliseconds(50))
-        let queued = await doubleAll(pool, 0..<50, timeout: .milliseconds(100))
-        #expect(await stuck == .failure(.timeout(milliseconds: 300)))
-        for (i, result) in queued {
-            #expect(result == .success([.number(Double(i * 2))]), "input \(i)")
-        }
-    }
-
     @Test func aProgramThatDoesNotCompileFailsWithJQsMessage() async throws {
         let pool = try makePool(size: 1)
         defer { pool.shutdown() }
@@ -192,6 +159,44 @@ struct JQPoolTests {
         guard case .failure(.unavailable) = later else {
             Issue.record("after shutdown: expected unavailable, got \(later)")
             return
+        }
+    }
+}
+
+/// Deadlines measured against the clock: they run in `make test`'s second, serial phase (their
+/// suite name has `Timing` in it), where 300 other tests do not compete for the two cores.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct JQPoolTimingTests {
+    @Test func aRunawayProgramTimesOutWhileTheOthersSucceed() async throws {
+        let pool = try makePool(size: 2)
+        defer { pool.shutdown() }
+        let started = ContinuousClock.now
+        async let stuck = outcome { () async throws(JQError) in
+            try await pool.evaluate(runaway, input: nil, timeout: .milliseconds(200))
+        }
+        // Shorter than the runaway's timeout: the ones queued behind it pass their deadline before
+        // they start, and must still get to run.
+        let others = await doubleAll(pool, 0..<200, timeout: .milliseconds(150))
+        #expect(await stuck == .failure(.timeout(milliseconds: 200)))
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
+        for (i, result) in others {
+            #expect(result == .success([.number(Double(i * 2))]), "input \(i)")
+        }
+        let after = try await pool.evaluate(".x * 2", input: ["x": 21], timeout: .seconds(10))
+        #expect(after == [42])
+    }
+
+    @Test func requestsQueuedBehindARunawayProgramRunOnTheNextHelper() async throws {
+        let pool = try makePool(size: 1)
+        defer { pool.shutdown() }
+        async let stuck = outcome { () async throws(JQError) in
+            try await pool.evaluate(runaway, input: nil, timeout: .milliseconds(300))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let queued = await doubleAll(pool, 0..<50, timeout: .milliseconds(100))
+        #expect(await stuck == .failure(.timeout(milliseconds: 300)))
+        for (i, result) in queued {
+            #expect(result == .success([.number(Double(i * 2))]), "input \(i)")
         }
     }
 }

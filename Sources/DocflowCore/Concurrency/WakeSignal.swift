@@ -1,12 +1,17 @@
 import Synchronization
 
 /// Wakes one waiting loop; a signal sent while nobody waits is kept for the next wait.
+///
+/// `signal` resumes the waiter directly, so a wake-up costs one hop onto the executor; the
+/// timeout is a timer task that is cancelled once the signal comes.
 public final class WakeSignal: Sendable {
     public init() {}
 
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
+        /// Which wait a timer belongs to, so a late timer never wakes a later wait.
+        var generation: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -23,25 +28,20 @@ public final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when signalled or after `timeout`, whichever comes first.
+    /// Returns when signalled or after `timeout`, whichever comes first. One waiter at a time.
     public func wait(timeout: Duration) async {
-        // Already signalled: no waiter and no timer to set up.
-        let signalled = state.withLock { state -> Bool in
-            defer { state.pending = false }
-            return state.pending
-        }
-        if signalled { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForSignal() }
-            group.addTask {
-                if (try? await Task.sleep(for: timeout)) != nil { self.signal() }
+        let generation = state.withLock { state -> UInt64? in
+            if state.pending {
+                state.pending = false
+                return nil
             }
-            await group.next()
-            group.cancelAll()
+            state.generation &+= 1
+            return state.generation
         }
-    }
-
-    private func waitForSignal() async {
+        guard let generation else { return }
+        let timer = Task { [self] in
+            if (try? await Task.sleep(for: timeout)) != nil { expire(generation) }
+        }
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLock { state -> Bool in
                 if state.pending {
@@ -53,5 +53,20 @@ public final class WakeSignal: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
+        timer.cancel()
+    }
+
+    private func expire(_ generation: UInt64) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.generation == generation else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            // The wait has not parked yet: let it return at once.
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
     }
 }

@@ -37,6 +37,7 @@ public final class CommitTicket: Sendable {
     private struct State {
         var result: Result<Bool, any Error>?
         var waiters: [CheckedContinuation<Bool, any Error>] = []
+        var callbacks: [@Sendable (Result<Bool, any Error>) -> Void] = []
     }
 
     private let state = Mutex(State())
@@ -55,12 +56,26 @@ public final class CommitTicket: Sendable {
         }
     }
 
-    func resolve(_ result: Result<Bool, any Error>) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Bool, any Error>] in
-            state.result = result
-            defer { state.waiters.removeAll() }
-            return state.waiters
+    /// Calls `callback` with the outcome, at once if it is known, else on the journal's writer
+    /// thread right after the commit: keep it short (an ack, a launch).
+    public func onResolve(_ callback: @escaping @Sendable (Result<Bool, any Error>) -> Void) {
+        let result = state.withLock { state -> Result<Bool, any Error>? in
+            if state.result == nil { state.callbacks.append(callback) }
+            return state.result
         }
+        if let result { callback(result) }
+    }
+
+    func resolve(_ result: Result<Bool, any Error>) {
+        let (waiters, callbacks) = state.withLock { state in
+            state.result = result
+            defer {
+                state.waiters.removeAll()
+                state.callbacks.removeAll()
+            }
+            return (state.waiters, state.callbacks)
+        }
+        for callback in callbacks { callback(result) }
         for waiter in waiters { waiter.resume(with: result) }
     }
 }
@@ -93,7 +108,8 @@ public final class Journal: Sendable {
     private let logger: Logger
     private let didCommit: @Sendable (OutboxBatch?) -> Void
     private let state = Mutex(State())
-    private let wakeup = WakeSignal()
+    /// Wakes the writer thread; signalled when the queue stops being empty.
+    private let wakeup = DispatchSemaphore(value: 0)
     /// Past this many queued transitions, `append` waits for the commit: memory stays bounded.
     private let backpressureLimit = 20_000
 
@@ -114,9 +130,7 @@ public final class Journal: Sendable {
             _ = try? await commit(transition)
             return
         }
-        let entry = Entry(transition: transition, events: events(for: transition), done: nil)
-        state.withLock { $0.pending.append(entry) }
-        wakeup.signal()
+        queue(Entry(transition: transition, events: events(for: transition), done: nil))
     }
 
     /// Queues a transition and returns once it is committed: true when it was written, false
@@ -130,10 +144,18 @@ public final class Journal: Sendable {
     /// when it is committed.
     public func enqueue(_ transition: Transition) -> CommitTicket {
         let ticket = CommitTicket()
-        let entry = Entry(transition: transition, events: events(for: transition), done: ticket)
-        state.withLock { $0.pending.append(entry) }
-        wakeup.signal()
+        queue(Entry(transition: transition, events: events(for: transition), done: ticket))
         return ticket
+    }
+
+    private func queue(_ entry: Entry) {
+        let first = state.withLock { state -> Bool in
+            state.pending.append(entry)
+            return state.pending.count == 1
+        }
+        // The writer takes everything queued at once: only the entry that found the queue empty
+        // needs to wake it.
+        if first { wakeup.signal() }
     }
 
     /// Writes a transition inside a caller's transaction, for changes that start executions
@@ -157,8 +179,21 @@ public final class Journal: Sendable {
         }
     }
 
-    /// The writer loop; returns after `stop()` once everything queued is written.
+    /// Runs the writer, on a thread of its own (a commit blocks it, and its wake-ups never wait
+    /// behind other work for a turn on the executor); returns after `stop()` once everything
+    /// queued is written.
     public func run() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                writerLoop()
+                done.resume()
+            }
+            thread.name = "docflow-journal"
+            thread.start()
+        }
+    }
+
+    private func writerLoop() {
         while true {
             let batch = state.withLock { state -> [Entry]? in
                 if state.pending.isEmpty {
@@ -169,10 +204,10 @@ public final class Journal: Sendable {
             }
             guard let batch else { return }
             if batch.isEmpty {
-                await wakeup.wait(timeout: .seconds(1))
+                _ = wakeup.wait(timeout: .now() + 1)
                 continue
             }
-            await write(batch)
+            write(batch)
         }
     }
 
@@ -182,23 +217,23 @@ public final class Journal: Sendable {
         wakeup.signal()
     }
 
-    private func write(_ batch: [Entry]) async {
+    private func write(_ batch: [Entry]) {
         do {
-            let (applied, outbox) = try await writeTransaction(batch)
+            let (applied, outbox) = try writeTransaction(batch)
             didCommit(outbox)
             for (entry, written) in zip(batch, applied) { entry.done?.resolve(.success(written)) }
         } catch {
             // One bad transition (say, for a workflow deleted meanwhile) must not hold back the
             // others: write them one by one.
-            for entry in batch { await writeAlone(entry) }
+            for entry in batch { writeAlone(entry) }
         }
     }
 
-    private func writeAlone(_ entry: Entry) async {
+    private func writeAlone(_ entry: Entry) {
         var delay = Duration.milliseconds(50)
         while true {
             do {
-                let (applied, outbox) = try await writeTransaction([entry])
+                let (applied, outbox) = try writeTransaction([entry])
                 didCommit(outbox)
                 entry.done?.resolve(.success(applied[0]))
                 return
@@ -209,7 +244,7 @@ public final class Journal: Sendable {
             } catch {
                 // History must not be dropped for a passing reason: keep trying, loudly.
                 logger.critical("cannot write execution history; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay)
+                Thread.sleep(forTimeInterval: Double(delay.milliseconds) / 1000)
                 delay = min(delay * 2, .seconds(5))
             }
         }
@@ -218,7 +253,7 @@ public final class Journal: Sendable {
     /// One transaction for the whole batch. A step's row is written once per batch, in its latest
     /// state (a step that started and completed within one group commit is one write, not two);
     /// every event is kept, in order, in one outbox row.
-    private func writeTransaction(_ entries: [Entry]) async throws -> ([Bool], OutboxBatch?) {
+    private func writeTransaction(_ entries: [Entry]) throws -> ([Bool], OutboxBatch?) {
         var latestStep: [StepKey: Int] = [:]
         for (position, entry) in entries.enumerated() {
             if case .step(let run, _, let execution) = entry.transition {
@@ -233,7 +268,7 @@ public final class Journal: Sendable {
             return (entry.transition, entry.events, superseded)
         }
         let refused = state.withLock { $0.refused }
-        let (applied, outbox, stillRefused) = try await store.write { db in
+        let (applied, outbox, stillRefused) = try store.pool.write { db in
             var events: [OutboxMessage] = []
             var refused = refused
             let applied = try work.map { transition, transitionEvents, superseded -> Bool in

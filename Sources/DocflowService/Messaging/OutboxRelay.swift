@@ -14,7 +14,7 @@ import Synchronization
 /// read back what was just written; whenever the next batch in `seq` order is not in memory (after
 /// a start, a commit outside the journal, or an overflow while the broker is away) it reads the
 /// outbox table instead. Up to `maxInFlight` rounds are on the wire at once, in order, so a commit
-/// never waits for the confirms of the one before.
+/// never waits for the confirms of the ones before.
 final class OutboxRelay: Service, Sendable {
     private struct State {
         /// The last `seq` the broker confirmed (with every one before it), and the last deleted.
@@ -41,7 +41,11 @@ final class OutboxRelay: Service, Sendable {
     private let wakeup = WakeSignal()
     /// Messages per round; a batch is never split.
     private let roundSize = 2048
-    private let maxInFlight = 4
+    /// Rounds are as big as what committed since the last one: under a light load, a commit or
+    /// two. Confirms take a few milliseconds, so many small rounds may be out at once.
+    private let maxInFlight = 64
+    /// And at most this many messages unconfirmed.
+    private let maxUnconfirmed = 16_384
     /// Past this many messages held in memory, batches are left to be read from the table.
     private let memoryLimit = 100_000
     /// Confirmed batches are deleted in the background once this many piled up: a crash before
@@ -108,6 +112,7 @@ final class OutboxRelay: Service, Sendable {
         fileprivate var rounds: [Round] = []
         /// The last `seq` put on the wire.
         var submitted: Int64 = 0
+        var unconfirmed = 0
         var nextRound = 0
     }
 
@@ -120,12 +125,14 @@ final class OutboxRelay: Service, Sendable {
             let results = state.withLock({ $0.settled.removeValue(forKey: round.number) })
         {
             pipeline.rounds.removeFirst()
+            pipeline.unconfirmed -= results.count
             progress += results.count
             if let error = settle(round, results) {
                 // Later rounds may be confirmed too, but publishing starts again from the first
                 // unconfirmed batch: wait for them, then read the table from there.
                 while !pipeline.rounds.isEmpty {
                     let next = pipeline.rounds.removeFirst()
+                    pipeline.unconfirmed -= next.batches.reduce(0) { $0 + $1.messages.count }
                     while state.withLock({ $0.settled.removeValue(forKey: next.number) }) == nil {
                         await wakeup.wait(timeout: .milliseconds(100))
                     }
@@ -134,7 +141,7 @@ final class OutboxRelay: Service, Sendable {
                 throw error
             }
         }
-        while pipeline.rounds.count < maxInFlight {
+        while pipeline.rounds.count < maxInFlight, pipeline.unconfirmed < maxUnconfirmed {
             let (after, inMemory) = takeHanded(after: pipeline.submitted)
             var batches = inMemory
             if batches.isEmpty {
@@ -153,6 +160,7 @@ final class OutboxRelay: Service, Sendable {
                         persistent: true, messageID: message.messageID, timestamp: UInt64(message.createdAt)))
             }
             progress += messages.count
+            pipeline.unconfirmed += messages.count
             channel.publish(batch: messages) { [self] results in
                 state.withLock { $0.settled[round.number] = results }
                 wakeup.signal()

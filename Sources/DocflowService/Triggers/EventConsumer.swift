@@ -5,6 +5,7 @@ import DocflowEngine
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Starts workflows from platform events (contract section 2). Each event starts every enabled
 /// workflow it matches once: the claim `(workflow, event id)` commits with the execution, and
@@ -33,7 +34,7 @@ final class EventConsumer: Service, Sendable {
 
     func run() async throws {
         logger.info("consuming platform events", metadata: ["queue": "\(queue)"])
-        try await consumeUntilShutdown(channel, queue: queue) { await self.handle($0) }
+        try await consumeUntilShutdown(channel, queue: queue, accept: { self.accept($0) })
     }
 
     /// A platform event as it arrives.
@@ -43,14 +44,17 @@ final class EventConsumer: Service, Sendable {
         let data: [String: JSONValue]
     }
 
-    func handle(_ delivery: AMQPDelivery) async {
+    /// Starts what `delivery` triggers without waiting: each start is queued for the journal, and
+    /// the event is acked from the journal's commit (nacked if it failed). Only garbage, which goes
+    /// to the dead-letter queue, returns work for a task.
+    func accept(_ delivery: AMQPDelivery) -> (@Sendable () async -> Void)? {
         metrics.consumed(queue)
         let event: Event
         do {
             event = try Self.parse(delivery)
         } catch {
             metrics.deadLettered(queue)
-            return await deadLetters.deadLetter(delivery, reason: error.description)
+            return { [deadLetters] in await deadLetters.deadLetter(delivery, reason: error.description) }
         }
         var logger = self.logger
         logger[metadataKey: "event_id"] = "\(event.id)"
@@ -59,37 +63,60 @@ final class EventConsumer: Service, Sendable {
         data["event_id"] = .string(event.id)
         let triggerData = JSONValue.object(data)
         let workflows = index.matches(event: event.name, data: event.data)
+        guard !workflows.isEmpty else {
+            delivery.ack()
+            return nil
+        }
         // A first delivery starts running at once, while its start commits (steps with side effects
         // wait for that commit); a redelivered one, likely claimed before, waits for it first.
         let speculative = !delivery.redelivered
-        let start = { @Sendable [engine, logger] (workflow: Workflow) async throws in
+        let settle = Settlement(delivery: delivery, count: workflows.count, logger: logger)
+        for workflow in workflows {
             let execution = Execution(workflow: workflow, triggeredBy: .event, triggerData: triggerData)
             let ticket = engine.journal.enqueue(.triggered(execution, claim: "event:\(event.id)"))
             if speculative { engine.launch(execution, start: ticket) }
-            // The event is acked only once this is durable.
-            let written = try await ticket.wait()
-            if written, !speculative {
-                engine.launch(execution)
-            } else if !written {
-                logger.debug("event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
-                if !speculative { await engine.journal.append(.abandoned(executionID: execution.id)) }
+            ticket.onResolve { [engine, logger] result in
+                if case .success(let written) = result {
+                    if written, !speculative {
+                        engine.launch(execution)
+                    } else if !written {
+                        logger.debug(
+                            "event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
+                        if !speculative { _ = engine.journal.enqueue(.abandoned(executionID: execution.id)) }
+                    }
+                }
+                settle.resolved(result)
             }
         }
-        do {
-            if workflows.count == 1 {
-                try await start(workflows[0])
-            } else {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for workflow in workflows { group.addTask { try await start(workflow) } }
-                    try await group.waitForAll()
-                }
+        return nil
+    }
+
+    /// Acks an event once the starts of all its workflows are committed; nacks it (to come again,
+    /// where claims keep it from starting anything twice) if one could not be written.
+    private final class Settlement: Sendable {
+        private let delivery: AMQPDelivery
+        private let logger: Logger
+        private let state: Mutex<(left: Int, error: (any Error)?)>
+
+        init(delivery: AMQPDelivery, count: Int, logger: Logger) {
+            self.delivery = delivery
+            self.logger = logger
+            state = Mutex((count, nil))
+        }
+
+        func resolved(_ result: Result<Bool, any Error>) {
+            let (done, error) = state.withLock { state -> (Bool, (any Error)?) in
+                if case .failure(let error) = result, state.error == nil { state.error = error }
+                state.left -= 1
+                return (state.left == 0, state.error)
             }
-            delivery.ack()
-            logger.debug("event handled", metadata: ["workflows": "\(workflows.count)"])
-        } catch {
-            // Nothing was acked: the broker redelivers, and claims keep it from starting twice.
-            logger.error("could not start workflows for an event; requeueing", metadata: ["error": "\(error)"])
-            delivery.nack(requeue: true)
+            guard done else { return }
+            if let error {
+                logger.error("could not start workflows for an event; requeueing", metadata: ["error": "\(error)"])
+                delivery.nack(requeue: true)
+            } else {
+                delivery.ack()
+            }
         }
     }
 
