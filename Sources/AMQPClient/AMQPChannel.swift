@@ -122,14 +122,22 @@ public struct AMQPChannel: Sendable {
 
     /// Starts a consumer. Its deliveries arrive in order; the sequence ends when the consumer is
     /// cancelled or the connection is closed.
+    ///
+    /// With `onDelivery`, each delivery is handed to it on the connection's thread instead, in
+    /// order, without a hop onto the caller's executor; the sequence then yields nothing and only
+    /// says when the consumer ended. `onDelivery` must return quickly and never block: the
+    /// connection reads nothing else while it runs.
     public func consume(
-        queue: String, noAck: Bool = false, exclusive: Bool = false, arguments: [String: AMQPFieldValue] = [:]
+        queue: String, noAck: Bool = false, exclusive: Bool = false, arguments: [String: AMQPFieldValue] = [:],
+        onDelivery: (@Sendable (AMQPDelivery) -> Void)? = nil
     ) async throws -> AMQPConsumer {
         let tag = connection.nextConsumerTag(channel: number)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: AMQPDelivery.self)
         let spec = ConsumerSpec(tag: tag, queue: queue, noAck: noAck, exclusive: exclusive, arguments: arguments)
         try await connection.perform { loop, done in
-            loop.consume(spec, continuation: continuation, channel: number) { done.resume(with: $0) }
+            loop.consume(spec, continuation: continuation, onDelivery: onDelivery, channel: number) {
+                done.resume(with: $0)
+            }
         }
         return AMQPConsumer(stream: stream, tag: tag, channel: self)
     }

@@ -22,9 +22,15 @@ final class ConnectionLoop {
     final class Consumer {
         let spec: ConsumerSpec
         let continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation
-        init(spec: ConsumerSpec, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation) {
+        /// When set, deliveries go to it on this thread instead of into the sequence.
+        let onDelivery: (@Sendable (AMQPDelivery) -> Void)?
+        init(
+            spec: ConsumerSpec, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation,
+            onDelivery: (@Sendable (AMQPDelivery) -> Void)?
+        ) {
             self.spec = spec
             self.continuation = continuation
+            self.onDelivery = onDelivery
         }
     }
 
@@ -571,12 +577,12 @@ final class ConnectionLoop {
 
     func consume(
         _ spec: ConsumerSpec, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation,
-        channel number: UInt16, completion: @escaping Completion<Void>
+        onDelivery: (@Sendable (AMQPDelivery) -> Void)?, channel number: UInt16, completion: @escaping Completion<Void>
     ) {
         rpc(channel: number, completion) { [self] _, state in
             let result = startConsumer(spec, channel: number)
             if case .success = result {
-                state.consumers[spec.tag] = Consumer(spec: spec, continuation: continuation)
+                state.consumers[spec.tag] = Consumer(spec: spec, continuation: continuation, onDelivery: onDelivery)
                 state.consumerOrder.append(spec.tag)
             } else {
                 continuation.finish()
@@ -712,11 +718,15 @@ final class ConnectionLoop {
                 return
             }
             if !consumer.spec.noAck { state.unsettled.append(deliver.delivery_tag) }
-            consumer.continuation.yield(
-                AMQPDelivery(
-                    exchange: exchange, routingKey: routingKey, body: body, properties: properties,
-                    redelivered: deliver.redelivered != 0, deliveryTag: deliver.delivery_tag, consumerTag: consumerTag,
-                    channel: AMQPChannel(connection: owner, number: number), generation: state.epoch))
+            let delivery = AMQPDelivery(
+                exchange: exchange, routingKey: routingKey, body: body, properties: properties,
+                redelivered: deliver.redelivered != 0, deliveryTag: deliver.delivery_tag, consumerTag: consumerTag,
+                channel: AMQPChannel(connection: owner, number: number), generation: state.epoch)
+            if let onDelivery = consumer.onDelivery {
+                onDelivery(delivery)
+            } else {
+                consumer.continuation.yield(delivery)
+            }
         case Method.basicAck:
             let ack = decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             confirm(channel: number, tag: ack.delivery_tag, multiple: ack.multiple != 0, error: nil)

@@ -44,29 +44,24 @@ final class Ceiling: Sendable {
         try await publishChannel.enableConfirms()
     }
 
-    /// Starts the worker.
+    /// Starts the worker: each event is handled on the consuming connection's thread as it
+    /// arrives (the library's fastest path, the one docflow's event consumer takes), its status
+    /// events go out as one pipelined batch, and the event is acked once they are all confirmed
+    /// (the client sends those acks as `multiple` ones).
     func start() async throws {
-        let consumer = try await consumeChannel.consume(queue: queue)
-        let acker = Acker()
-        let worker = Task { [self] in
-            await withDiscardingTaskGroup { group in
-                do {
-                    for try await delivery in consumer {
-                        acker.received(delivery.deliveryTag)
-                        let messages = statusEvents(for: delivery)
-                        group.addTask { [self] in
-                            let results = await publishChannel.publish(batch: messages)
-                            if results.contains(where: { if case .failure = $0 { true } else { false } }) {
-                                failures.add(1, ordering: .relaxed)
-                            }
-                            if let upTo = acker.finished(delivery.deliveryTag) {
-                                delivery.channel.ackMultiple(upTo: upTo, of: delivery)
-                            }
-                        }
-                    }
-                } catch {
-                    FileHandle.standardError.write(Data("ceiling consumer stopped: \(error)\n".utf8))
+        let consumer = try await consumeChannel.consume(queue: queue) { [self] delivery in
+            publishChannel.publish(batch: statusEvents(for: delivery)) { [self] results in
+                if results.contains(where: { if case .failure = $0 { true } else { false } }) {
+                    failures.add(1, ordering: .relaxed)
                 }
+                delivery.ack()
+            }
+        }
+        let worker = Task {
+            do {
+                for try await _ in consumer {}
+            } catch {
+                FileHandle.standardError.write(Data("ceiling consumer stopped: \(error)\n".utf8))
             }
         }
         task.withLock { $0 = worker }
@@ -116,40 +111,5 @@ final class Ceiling: Sendable {
         }
         let rest = text[range.upperBound...]
         return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
-    }
-}
-
-/// Which deliveries are finished, so one `basic.ack multiple` settles a run of them: it answers
-/// the highest tag below which everything is finished, when that is worth an ack.
-final class Acker: Sendable {
-    private struct State {
-        var watermark: UInt64 = 0
-        var acked: UInt64 = 0
-        var highestReceived: UInt64 = 0
-        var finished: Set<UInt64> = []
-    }
-
-    private let state = Mutex(State())
-    private let batch: UInt64
-
-    init(batch: UInt64 = 32) {
-        self.batch = batch
-    }
-
-    func received(_ tag: UInt64) {
-        state.withLock { $0.highestReceived = max($0.highestReceived, tag) }
-    }
-
-    /// Marks `tag` finished; returns the tag to ack up to, if it is time to ack.
-    func finished(_ tag: UInt64) -> UInt64? {
-        state.withLock { state in
-            state.finished.insert(tag)
-            while state.finished.remove(state.watermark + 1) != nil { state.watermark += 1 }
-            guard state.watermark > state.acked,
-                state.watermark - state.acked >= batch || state.watermark == state.highestReceived
-            else { return nil }
-            state.acked = state.watermark
-            return state.watermark
-        }
     }
 }

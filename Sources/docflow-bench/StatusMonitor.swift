@@ -16,8 +16,13 @@ final class StatusMonitor: Sendable {
 
     let queue: String
     private let channel: AMQPChannel
-    private let flight = Mutex<Flight?>(nil)
-    private let counts = Mutex(Counts())
+    /// Shared with the delivery handler on the connection's thread.
+    private final class Shared: Sendable {
+        let flight = Mutex<Flight?>(nil)
+        let counts = Mutex(Counts())
+    }
+
+    private let shared = Shared()
     private let consumer: AMQPConsumer
     private let task = Mutex<Task<Void, Never>?>(nil)
 
@@ -26,29 +31,31 @@ final class StatusMonitor: Sendable {
         let channel = try await connection.openChannel()
         try await channel.declare(AMQPQueue(queue, durable: false, exclusive: true, autoDelete: true))
         try await channel.bind(AMQPBinding(queue: queue, exchange: exchange, routingKey: "#"))
-        // noAck: a monitoring consumer that settles nothing, as the broker's fastest path.
-        let consumer = try await channel.consume(queue: queue, noAck: true, exclusive: true)
+        // noAck: a monitoring consumer that settles nothing, as the broker's fastest path; each
+        // delivery is handled on the connection's thread, as it arrives.
+        let shared = self.shared
+        let consumer = try await channel.consume(queue: queue, noAck: true, exclusive: true) { delivery in
+            let now = Nanos.now()
+            let isExecutionEvent = delivery.properties.headers["execution_id"] != nil
+            let key = delivery.routingKey
+            let completed = key.hasPrefix("workflow.completed.")
+            let ending = completed || key.hasPrefix("workflow.failed.") || key.hasPrefix("workflow.cancelled.")
+            shared.counts.withLock { counts in
+                if isExecutionEvent {
+                    counts.executionEvents += 1
+                    counts.executionEventBytes += delivery.body.count
+                }
+                if ending { counts.endings += 1 }
+            }
+            guard ending, let eventID = Self.eventID(in: delivery.body) else { return }
+            shared.flight.withLock { $0 }?.complete(eventID, at: now, failed: !completed)
+        }
         self.channel = channel
         self.queue = queue
         self.consumer = consumer
-        let task = Task { [self] in
+        let task = Task {
             do {
-                for try await delivery in consumer {
-                    let now = Nanos.now()
-                    let isExecutionEvent = delivery.properties.headers["execution_id"] != nil
-                    let key = delivery.routingKey
-                    let completed = key.hasPrefix("workflow.completed.")
-                    let ending = completed || key.hasPrefix("workflow.failed.") || key.hasPrefix("workflow.cancelled.")
-                    self.counts.withLock { counts in
-                        if isExecutionEvent {
-                            counts.executionEvents += 1
-                            counts.executionEventBytes += delivery.body.count
-                        }
-                        if ending { counts.endings += 1 }
-                    }
-                    guard ending, let eventID = Self.eventID(in: delivery.body) else { continue }
-                    self.flight.withLock { $0 }?.complete(eventID, at: now, failed: !completed)
-                }
+                for try await _ in consumer {}
             } catch {
                 FileHandle.standardError.write(Data("status consumer of \(queue) stopped: \(error)\n".utf8))
             }
@@ -58,10 +65,10 @@ final class StatusMonitor: Sendable {
 
     /// From now on, completions go to `flight`.
     func follow(_ flight: Flight?) {
-        self.flight.withLock { $0 = flight }
+        shared.flight.withLock { $0 = flight }
     }
 
-    var totals: Counts { counts.withLock { $0 } }
+    var totals: Counts { shared.counts.withLock { $0 } }
 
     /// Stops consuming and deletes the queue.
     func stop() async {

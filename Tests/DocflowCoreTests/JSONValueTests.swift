@@ -66,3 +66,24 @@ struct JSONParserTests {
         #expect(ours == theirs)
     }
 }
+
+@Suite struct TimeOrderedIDTests {
+    @Test func isALowercaseVersion7UUID() throws {
+        let id = TimeOrderedID.make()
+        #expect(id.count == 36)
+        #expect(id == id.lowercased())
+        let uuid = try #require(UUID(uuidString: id))
+        #expect(uuid.uuidString.lowercased() == id)
+        let bytes = withUnsafeBytes(of: uuid.uuid) { Array($0) }
+        #expect(bytes[6] >> 4 == 7)
+        #expect(bytes[8] >> 6 == 0b10)
+    }
+
+    @Test func carriesItsMillisecondAndSortsByIt() {
+        let earlier = TimeOrderedID.make(now: Date(timeIntervalSince1970: 1_700_000_000.123))
+        let later = TimeOrderedID.make(now: Date(timeIntervalSince1970: 1_700_000_000.124))
+        #expect(earlier.hasPrefix("018bcfe5-687b-7"))
+        #expect(earlier < later)
+        #expect(Set((0..<1000).map { _ in TimeOrderedID.make() }).count == 1000)
+    }
+}

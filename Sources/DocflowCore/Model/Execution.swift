@@ -27,7 +27,7 @@ public struct Execution: Sendable, Equatable {
     public var log: [StepRun]
 
     public init(
-        id: String = UUID().uuidString.lowercased(), workflow: Workflow, triggeredBy: TriggerType,
+        id: String = TimeOrderedID.make(), workflow: Workflow, triggeredBy: TriggerType,
         triggerData: JSONValue, startedAt: Date = Date()
     ) {
         self.id = id

@@ -185,21 +185,23 @@ struct ExecutionRunner {
 
     /// Logs every step off the taken path as skipped, then the execution's end.
     private mutating func finish(_ status: ExecutionStatus, error: String?, visited: Set<String>) async {
-        if await !startIsWritten() { return await abandon() }
         let now = Date()
         for step in execution.definition.steps where execution.run(of: step.id) == nil {
             await record(StepRun(stepID: step.id, type: step.type, status: .skipped, attempts: 0, completedAt: now))
         }
         execution.status = status
-        metrics.executionFinished(status, execution.triggeredBy)
         execution.completedAt = now
         execution.error = error
-        // Waiting for this commit means every earlier transition of the execution is durable too.
+        // Waiting for this commit means every earlier transition of the execution is durable too,
+        // its start included: a start still pending commits in the same transaction (and if it is
+        // refused, the journal drops the rest of the execution with it).
         do {
             try await journal.commit(.finished(execution))
         } catch {
             logger.error("could not record the end of the execution", metadata: ["error": "\(error)"])
         }
+        if await !startIsWritten() { return await abandon() }
+        metrics.executionFinished(status, execution.triggeredBy)
         var metadata: Logger.Metadata = ["duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))"]
         if let error { metadata["error"] = "\(error)" }
         logger.info("execution \(status.rawValue)", metadata: metadata)

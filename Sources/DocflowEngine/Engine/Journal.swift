@@ -41,18 +41,26 @@ public final class CommitTicket: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Asks the journal to commit now, for a transition queued without hurry.
+    private let expedite: (@Sendable () -> Void)?
 
-    public init() {}
+    public init(expedite: (@Sendable () -> Void)? = nil) {
+        self.expedite = expedite
+    }
 
     /// True when written, false when a `triggered` transition was refused; throws when the
-    /// database would not take it.
+    /// database would not take it. Waiting makes the commit urgent.
     public func wait() async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
             let result = state.withLock { state -> Result<Bool, any Error>? in
                 if state.result == nil { state.waiters.append(continuation) }
                 return state.result
             }
-            if let result { continuation.resume(with: result) }
+            if let result {
+                continuation.resume(with: result)
+            } else {
+                expedite?()
+            }
         }
     }
 
@@ -97,6 +105,10 @@ public final class Journal: Sendable {
 
     private struct State {
         var pending: [Entry] = []
+        /// Something queued is waited for: commit at once.
+        var urgent = false
+        /// When the oldest queued entry came (monotonic nanoseconds).
+        var oldest: UInt64 = 0
         var stopped = false
         /// Executions whose `triggered` transition was refused, until their runner gives up:
         /// transitions of theirs still queued are dropped, not written.
@@ -112,6 +124,12 @@ public final class Journal: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     /// Past this many queued transitions, `append` waits for the commit: memory stays bounded.
     private let backpressureLimit = 20_000
+    /// How long a transition nobody waits for (a step's progress, a start whose trigger is acked
+    /// later) may wait for company. Every commit writes a dozen pages and syncs them; one per
+    /// transition would be several per execution.
+    private let lazyDelay: UInt64 = 5_000_000
+    /// Commit anyway once this many are queued.
+    private let batchLimit = 1024
 
     /// - Parameter didCommit: called after each commit with the status events it made durable.
     public init(
@@ -123,14 +141,15 @@ public final class Journal: Sendable {
         self.didCommit = didCommit
     }
 
-    /// Queues a transition; returns at once unless the queue is full.
+    /// Queues a transition; returns at once unless the queue is full. It is committed with the
+    /// next urgent one, or within a few milliseconds.
     public func append(_ transition: Transition) async {
         let full = state.withLock { $0.pending.count >= backpressureLimit }
         if full {
             _ = try? await commit(transition)
             return
         }
-        queue(Entry(transition: transition, events: events(for: transition), done: nil))
+        queue(Entry(transition: transition, events: events(for: transition), done: nil), urgent: false)
     }
 
     /// Queues a transition and returns once it is committed: true when it was written, false
@@ -141,21 +160,35 @@ public final class Journal: Sendable {
     }
 
     /// Queues a transition at once (so later ones queue behind it) and returns a ticket that says
-    /// when it is committed.
-    public func enqueue(_ transition: Transition) -> CommitTicket {
-        let ticket = CommitTicket()
-        queue(Entry(transition: transition, events: events(for: transition), done: ticket))
+    /// when it is committed. Not `urgent`, it waits for company like `append` until someone
+    /// waits for the ticket.
+    public func enqueue(_ transition: Transition, urgent: Bool = true) -> CommitTicket {
+        var expedite: (@Sendable () -> Void)?
+        if !urgent { expedite = { [weak self] in self?.expedite() } }
+        let ticket = CommitTicket(expedite: expedite)
+        queue(Entry(transition: transition, events: events(for: transition), done: ticket), urgent: urgent)
         return ticket
     }
 
-    private func queue(_ entry: Entry) {
-        let first = state.withLock { state -> Bool in
+    private func queue(_ entry: Entry, urgent: Bool) {
+        let wake = state.withLock { state -> Bool in
             state.pending.append(entry)
-            return state.pending.count == 1
+            if state.pending.count == 1 { state.oldest = monotonicNanoseconds() }
+            // The writer takes everything queued at once: it needs waking only when the queue
+            // stops being empty (to set its timer) or becomes urgent.
+            let wake = state.pending.count == 1 || (urgent && !state.urgent)
+            if urgent { state.urgent = true }
+            return wake
         }
-        // The writer takes everything queued at once: only the entry that found the queue empty
-        // needs to wake it.
-        if first { wakeup.signal() }
+        if wake { wakeup.signal() }
+    }
+
+    private func expedite() {
+        let wake = state.withLock { state -> Bool in
+            defer { state.urgent = true }
+            return !state.urgent && !state.pending.isEmpty
+        }
+        if wake { wakeup.signal() }
     }
 
     /// Writes a transition inside a caller's transaction, for changes that start executions
@@ -195,16 +228,22 @@ public final class Journal: Sendable {
 
     private func writerLoop() {
         while true {
-            let batch = state.withLock { state -> [Entry]? in
-                if state.pending.isEmpty {
-                    return state.stopped ? nil : []
+            let now = monotonicNanoseconds()
+            let (batch, wait) = state.withLock { state -> ([Entry]?, UInt64) in
+                if state.pending.isEmpty { return (state.stopped ? nil : [], 1_000_000_000) }
+                let due = state.oldest &+ lazyDelay
+                guard state.urgent || state.stopped || state.pending.count >= batchLimit || now >= due else {
+                    return ([], due - now)
                 }
-                defer { state.pending.removeAll(keepingCapacity: true) }
-                return state.pending
+                defer {
+                    state.pending.removeAll(keepingCapacity: true)
+                    state.urgent = false
+                }
+                return (state.pending, 0)
             }
             guard let batch else { return }
             if batch.isEmpty {
-                _ = wakeup.wait(timeout: .now() + 1)
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(wait)))
                 continue
             }
             write(batch)

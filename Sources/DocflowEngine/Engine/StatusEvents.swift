@@ -34,7 +34,7 @@ public enum StatusEvents {
     static func message(
         _ event: String, workflowID: String, executionID: String?, data: JSONValue, exchange: String, now: Date = Date()
     ) -> OutboxMessage {
-        let id = UUID().uuidString.lowercased()
+        let id = TimeOrderedID.make(now: now)
         let body: JSONValue = [
             "id": .string(id),
             "event": .string(event),

@@ -34,7 +34,16 @@ final class EventConsumer: Service, Sendable {
 
     func run() async throws {
         logger.info("consuming platform events", metadata: ["queue": "\(queue)"])
-        try await consumeUntilShutdown(channel, queue: queue, accept: { self.accept($0) })
+        // `accept` is quick and never waits, so it runs on the connection's thread as each event
+        // arrives; only dead-lettering gets a task.
+        let consumer = try await channel.consume(queue: queue) { [self] delivery in
+            if let work = accept(delivery) { Task { await work() } }
+        }
+        try await withGracefulShutdownHandler {
+            for try await _ in consumer {}
+        } onGracefulShutdown: {
+            Task { try? await consumer.cancel() }
+        }
     }
 
     /// A platform event as it arrives.
@@ -46,7 +55,7 @@ final class EventConsumer: Service, Sendable {
 
     /// Starts what `delivery` triggers without waiting: each start is queued for the journal, and
     /// the event is acked from the journal's commit (nacked if it failed). Only garbage, which goes
-    /// to the dead-letter queue, returns work for a task.
+    /// to the dead-letter queue, returns work to do in a task.
     func accept(_ delivery: AMQPDelivery) -> (@Sendable () async -> Void)? {
         metrics.consumed(queue)
         let event: Event
@@ -73,7 +82,10 @@ final class EventConsumer: Service, Sendable {
         let settle = Settlement(delivery: delivery, count: workflows.count, logger: logger)
         for workflow in workflows {
             let execution = Execution(workflow: workflow, triggeredBy: .event, triggerData: triggerData)
-            let ticket = engine.journal.enqueue(.triggered(execution, claim: "event:\(event.id)"))
+            // A speculative start needs no commit of its own: its end (or its first step with
+            // side effects) asks for one, and the ack follows that commit.
+            let ticket = engine.journal.enqueue(
+                .triggered(execution, claim: "event:\(event.id)"), urgent: !speculative)
             if speculative { engine.launch(execution, start: ticket) }
             ticket.onResolve { [engine, logger] result in
                 if case .success(let written) = result {
@@ -82,7 +94,9 @@ final class EventConsumer: Service, Sendable {
                     } else if !written {
                         logger.debug(
                             "event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
-                        if !speculative { _ = engine.journal.enqueue(.abandoned(executionID: execution.id)) }
+                        if !speculative {
+                            _ = engine.journal.enqueue(.abandoned(executionID: execution.id), urgent: false)
+                        }
                     }
                 }
                 settle.resolved(result)

@@ -5,12 +5,13 @@ import GRDB
 /// Executions and their step logs, in `executions` and `execution_steps`.
 public enum ExecutionRepository {
     public static func insert(_ db: Database, _ execution: Execution) throws {
-        try db.execute(
+        let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO executions
                 (id, workflow_id, workflow_name, status, triggered_by, trigger_data, definition, started_at, completed_at, error)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """)
+        try statement.execute(
             arguments: [
                 execution.id, execution.workflowID, execution.workflowName, execution.status.rawValue,
                 execution.triggeredBy.rawValue, execution.triggerData.encodedString(),
