@@ -167,10 +167,23 @@ final class ConnectionLoop {
     }
 
     private func runCommands() {
-        for command in inbox.drain() {
+        let commands = inbox.drain()
+        // Corked, the frames of every publish and ack in this round leave in as few TCP segments
+        // as fit: rabbitmq-c sends each frame on its own, and the broker reads each segment.
+        let corked = commands.count > 1 ? cork(true) : nil
+        for command in commands {
             command(self)
         }
         flushAcks()
+        if let corked { _ = cork(false, fd: corked) }
+    }
+
+    /// Sets TCP_CORK on the connection's socket; returns the socket.
+    private func cork(_ on: Bool, fd: Int32? = nil) -> Int32? {
+        guard let socket = fd ?? connection.map({ amqp_get_sockfd($0) }), socket >= 0 else { return nil }
+        var value: Int32 = on ? 1 : 0
+        return setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+            ? socket : nil
     }
 
     /// Sends the acks coalesced while running commands: one `multiple` ack per channel.
@@ -309,6 +322,7 @@ final class ConnectionLoop {
     /// may only be published once its reply consumer exists).
     private func openChannel(_ state: ChannelState, withConsumers: Bool) {
         guard let connection else { return }
+        _ = cork(false)  // the broker must see the request to answer it
         guard amqp_channel_open(connection, state.number) != nil else {
             _ = check(amqp_get_rpc_reply(connection), channel: state.number)
             return
@@ -448,8 +462,10 @@ final class ConnectionLoop {
     ) {
         whenConnected { [self] in
             if stopping { return completion(.failure(AMQPError.closed)) }
-            // Acks asked for before this command leave before it (a cancel, a close).
+            // Acks asked for before this command leave before it (a cancel, a close), and nothing
+            // stays corked while the command waits for the broker's answer.
             flushAcks()
+            _ = cork(false)
             let state = channel(number)
             if !state.isOpen { openChannel(state, withConsumers: true) }
             guard let connection, state.isOpen else {
