@@ -63,12 +63,17 @@ public final class Engine: Sendable {
             executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
             logger: logger, execution: execution, start: start)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
-        Task {
+        Task { [self] in
             await slots.acquire()
-            await runner.run()
+            let ending = await runner.run()
             slots.release()
-            running.withLock { _ = $0.removeValue(forKey: execution.id) }
-            done.signal()
+            // It stays `running` here until its end is committed, so `cancel` and `stop` wait
+            // for that; the task does not.
+            let leave = { @Sendable [self] in
+                running.withLock { _ = $0.removeValue(forKey: execution.id) }
+                done.signal()
+            }
+            if let ending { ending.onResolve { _ in leave() } } else { leave() }
         }
     }
 

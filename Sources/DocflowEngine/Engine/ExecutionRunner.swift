@@ -26,8 +26,9 @@ struct ExecutionRunner {
     /// ahead with steps that have no side effects, and waits for it before anything else.
     var start: CommitTicket?
 
-    /// Returns when the execution finished, or left it `running` because the worker is stopping.
-    mutating func run() async {
+    /// Returns once the execution's end is queued for the journal, with the ticket of its commit;
+    /// nil when it was left `running` because the worker is stopping, or dropped as a duplicate.
+    mutating func run() async -> CommitTicket? {
         let steps = execution.definition.steps
         var index: Int? = steps.isEmpty ? nil : 0
         var visited: Set<String> = []
@@ -45,7 +46,7 @@ struct ExecutionRunner {
             }
             if stopping.isSet {
                 logger.info("leaving the execution to resume after restart", metadata: ["step_id": "\(step.id)"])
-                return
+                return nil
             }
             switch await runStep(step, at: position) {
             case .next(let target):
@@ -54,15 +55,16 @@ struct ExecutionRunner {
                 return await finish(.failed, error: "step \(step.id) failed: \(message)", visited: visited)
             case .checkpoint:
                 logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
-                return
+                return nil
             case .abandoned:
-                return await abandon()
+                await abandon()
+                return nil
             }
         }
         if cancelled.isSet, visited.count < steps.count {
             return await finish(.cancelled, error: "cancelled", visited: visited)
         }
-        await finish(.completed, error: nil, visited: visited)
+        return await finish(.completed, error: nil, visited: visited)
     }
 
     private func successor(of position: Int, _ target: StepTarget?) -> Int? {
@@ -183,8 +185,13 @@ struct ExecutionRunner {
         await journal.append(.abandoned(executionID: execution.id))
     }
 
-    /// Logs every step off the taken path as skipped, then the execution's end.
-    private mutating func finish(_ status: ExecutionStatus, error: String?, visited: Set<String>) async {
+    /// Logs every step off the taken path as skipped, then queues the execution's end and returns
+    /// its ticket without waiting for the commit (the runner's slot is free at once). A start
+    /// still pending commits in the same transaction; if it is refused, the journal drops the
+    /// rest of the execution with it, and nothing is reported.
+    private mutating func finish(_ status: ExecutionStatus, error: String?, visited: Set<String>) async
+        -> CommitTicket
+    {
         let now = Date()
         for step in execution.definition.steps where execution.run(of: step.id) == nil {
             await record(StepRun(stepID: step.id, type: step.type, status: .skipped, attempts: 0, completedAt: now))
@@ -192,19 +199,33 @@ struct ExecutionRunner {
         execution.status = status
         execution.completedAt = now
         execution.error = error
-        // Waiting for this commit means every earlier transition of the execution is durable too,
-        // its start included: a start still pending commits in the same transaction (and if it is
-        // refused, the journal drops the rest of the execution with it).
-        do {
-            try await journal.commit(.finished(execution))
-        } catch {
-            logger.error("could not record the end of the execution", metadata: ["error": "\(error)"])
+        let ending = journal.enqueue(.finished(execution))
+        let (journal, metrics, logger, execution) = (self.journal, self.metrics, self.logger, self.execution)
+        let report = { @Sendable in
+            metrics.executionFinished(status, execution.triggeredBy)
+            var metadata: Logger.Metadata = ["duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))"]
+            if let error { metadata["error"] = "\(error)" }
+            logger.info("execution \(status.rawValue)", metadata: metadata)
         }
-        if await !startIsWritten() { return await abandon() }
-        metrics.executionFinished(status, execution.triggeredBy)
-        var metadata: Logger.Metadata = ["duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))"]
-        if let error { metadata["error"] = "\(error)" }
-        logger.info("execution \(status.rawValue)", metadata: metadata)
+        ending.onResolve { result in
+            if case .failure(let error) = result {
+                logger.error("could not record the end of the execution", metadata: ["error": "\(error)"])
+            }
+        }
+        if let start {
+            self.start = nil
+            start.onResolve { result in
+                guard case .success(true) = result else {
+                    logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
+                    _ = journal.enqueue(.abandoned(executionID: execution.id), urgent: false)
+                    return
+                }
+                report()
+            }
+        } else {
+            report()
+        }
+        return ending
     }
 }
 
