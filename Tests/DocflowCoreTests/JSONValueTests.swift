@@ -19,6 +19,12 @@ struct JSONValueTests {
         #expect(JSONValue.number(-42).encodedString() == "-42")
         #expect(JSONValue.number(1e20).encodedString() == "1e+20")
         #expect(JSONValue.number(.nan).encodedString() == "null")
+        #expect(JSONValue.number(0).encodedString() == "0")
+        #expect(JSONValue.number(-0.0).encodedString() == "0")
+        #expect(JSONValue.number(7).encodedString() == "7")
+        #expect(JSONValue.number(8_999_999_999_999_998).encodedString() == "8999999999999998")
+        #expect(JSONValue.number(-1_000_000_007).encodedString() == "-1000000007")
+        #expect(JSONValue.string("plain ascii and ünïcode").encodedString() == #""plain ascii and ünïcode""#)
     }
 
     @Test(arguments: [

@@ -134,19 +134,23 @@ extension JSONValue {
         return Data(bytes)
     }
 
+    private static let nullBytes: [UInt8] = Array("null".utf8)
+    private static let trueBytes: [UInt8] = Array("true".utf8)
+    private static let falseBytes: [UInt8] = Array("false".utf8)
+
     private func write(into out: inout [UInt8]) {
         switch self {
         case .null:
-            out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            out.append(contentsOf: Self.nullBytes)
         case .bool(let b):
-            out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+            out.append(contentsOf: b ? Self.trueBytes : Self.falseBytes)
         case .number(let n):
             if n.rounded() == n, abs(n) < 9.0e15 {
-                out.append(contentsOf: String(Int64(n)).utf8)
+                Self.writeInteger(Int64(n), into: &out)
             } else if n.isFinite {
                 out.append(contentsOf: "\(n)".utf8)
             } else {
-                out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])  // JSON has no NaN or infinity
+                out.append(contentsOf: Self.nullBytes)  // JSON has no NaN or infinity
             }
         case .string(let s):
             Self.writeString(s, into: &out)
@@ -169,10 +173,34 @@ extension JSONValue {
         }
     }
 
+    private static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        if value == 0 { return out.append(UInt8(ascii: "0")) }
+        var magnitude = value.magnitude
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
+    }
+
     private static let hex = Array("0123456789abcdef".utf8)
 
     private static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: string.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
