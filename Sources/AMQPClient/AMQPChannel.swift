@@ -81,21 +81,8 @@ public struct AMQPChannel: Sendable {
     /// Publishes messages in this order and waits for every one; the result of each comes back at
     /// its index. Pipelined: all are on the wire before the first confirm is awaited.
     public func publish(batch messages: [AMQPMessage]) async -> [Result<Void, any Error>] {
-        guard !messages.isEmpty else { return [] }
-        do {
-            return try await connection.perform { loop, continuation in
-                var results = [Result<Void, any Error>](repeating: .success(()), count: messages.count)
-                var remaining = messages.count
-                for (index, message) in messages.enumerated() {
-                    loop.publish(message, channel: number) { result in
-                        results[index] = result
-                        remaining -= 1
-                        if remaining == 0 { continuation.resume(returning: results) }
-                    }
-                }
-            }
-        } catch {
-            return messages.map { _ in .failure(error) }
+        await withCheckedContinuation { continuation in
+            publish(batch: messages) { continuation.resume(returning: $0) }
         }
     }
 

@@ -39,6 +39,16 @@ struct AMQPAckTests {
         }
     }
 
+    /// How many messages are left in `queue` (from a fresh connection), deleting it.
+    private func takeRemaining(_ queue: String) async throws -> UInt32 {
+        let checking = try await TestBroker.connect("check")
+        let channel = try await checking.openChannel()
+        let info = try await channel.declare(AMQPQueue(queue, durable: false, autoDelete: false))
+        _ = try await channel.deleteQueue(queue)
+        await checking.close()
+        return info.messageCount
+    }
+
     @Test func acksInAnyOrderAllReachTheBroker() async throws {
         let queue = TestBroker.uniqueName("acks")
         let connection = try await TestBroker.connect()
@@ -56,11 +66,7 @@ struct AMQPAckTests {
         await connection.close()
 
         // Anything not acked would be back in the queue once its connection closed.
-        let checking = try await TestBroker.connect("check")
-        let info = try await checking.openChannel().declare(AMQPQueue(queue, durable: false, autoDelete: false))
-        #expect(info.messageCount == 0)
-        _ = try await checking.openChannel().deleteQueue(queue)
-        await checking.close()
+        #expect(try await takeRemaining(queue) == 0)
     }
 
     @Test func aDeliveryLeftUnackedDoesNotHoldBackTheAcksOfLaterOnes() async throws {
@@ -102,11 +108,7 @@ struct AMQPAckTests {
         try await consumer.cancel()
         await connection.close()
 
-        let checking = try await TestBroker.connect("check")
-        let info = try await checking.openChannel().declare(AMQPQueue(queue, durable: false, autoDelete: false))
-        #expect(info.messageCount == 0)
-        _ = try await checking.openChannel().deleteQueue(queue)
-        await checking.close()
+        #expect(try await takeRemaining(queue) == 0)
     }
 
     @Test func aNackBetweenAcksRequeuesOnlyThatMessage() async throws {
@@ -131,10 +133,6 @@ struct AMQPAckTests {
 
         // The acked ones are gone; the nacked one came back (and went back again with the
         // connection): exactly one is left.
-        let checking = try await TestBroker.connect("check")
-        let info = try await checking.openChannel().declare(AMQPQueue(queue, durable: false, autoDelete: false))
-        #expect(info.messageCount == 1)
-        _ = try await checking.openChannel().deleteQueue(queue)
-        await checking.close()
+        #expect(try await takeRemaining(queue) == 1)
     }
 }
