@@ -17,15 +17,17 @@ public final class WakeSignal: Sendable {
     private let state = Mutex(State())
 
     public func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.pending = true
-            return nil
+        state.withLock { Self.wake(&$0) }?.resume()
+    }
+
+    /// Takes the waiter, or, when nobody waits yet, leaves the signal for the next wait.
+    private static func wake(_ state: inout State) -> CheckedContinuation<Void, Never>? {
+        if let waiter = state.waiter {
+            state.waiter = nil
+            return waiter
         }
-        waiter?.resume()
+        state.pending = true
+        return nil
     }
 
     /// Returns when signalled or after `timeout`, whichever comes first. One waiter at a time.
@@ -56,17 +58,8 @@ public final class WakeSignal: Sendable {
         timer.cancel()
     }
 
+    /// The timer of wait `generation` ran out; a later wait is not this timer's business.
     private func expire(_ generation: UInt64) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard state.generation == generation else { return nil }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            // The wait has not parked yet: let it return at once.
-            state.pending = true
-            return nil
-        }
-        waiter?.resume()
+        state.withLock { $0.generation == generation ? Self.wake(&$0) : nil }?.resume()
     }
 }

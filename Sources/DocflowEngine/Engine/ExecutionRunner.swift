@@ -57,7 +57,7 @@ struct ExecutionRunner {
                 logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
                 return nil
             case .abandoned:
-                await abandon()
+                Self.abandon(execution.id, journal: journal, logger: logger)
                 return nil
             }
         }
@@ -180,9 +180,11 @@ struct ExecutionRunner {
         }
     }
 
-    private func abandon() async {
+    /// The start was refused: the trigger had started this workflow before. Tells the journal
+    /// that nothing more of the execution will come.
+    private static func abandon(_ executionID: String, journal: Journal, logger: Logger) {
         logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
-        await journal.append(.abandoned(executionID: execution.id))
+        _ = journal.enqueue(.abandoned(executionID: executionID), urgent: false)
     }
 
     /// Logs every step off the taken path as skipped, then queues the execution's end and returns
@@ -216,9 +218,7 @@ struct ExecutionRunner {
             self.start = nil
             start.onResolve { result in
                 guard case .success(true) = result else {
-                    logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
-                    _ = journal.enqueue(.abandoned(executionID: execution.id), urgent: false)
-                    return
+                    return Self.abandon(execution.id, journal: journal, logger: logger)
                 }
                 report()
             }

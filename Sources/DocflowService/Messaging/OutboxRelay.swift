@@ -32,6 +32,8 @@ final class OutboxRelay: Service, Sendable {
     fileprivate struct Round {
         let number: Int
         let batches: [OutboxBatch]
+
+        var messageCount: Int { batches.reduce(0) { $0 + $1.messages.count } }
     }
 
     private let store: Store
@@ -112,8 +114,9 @@ final class OutboxRelay: Service, Sendable {
         fileprivate var rounds: [Round] = []
         /// The last `seq` put on the wire.
         var submitted: Int64 = 0
-        var unconfirmed = 0
         var nextRound = 0
+
+        var unconfirmed: Int { rounds.reduce(0) { $0 + $1.messageCount } }
     }
 
     /// Settles the rounds the broker answered, in order, then puts new ones on the wire while
@@ -125,14 +128,12 @@ final class OutboxRelay: Service, Sendable {
             let results = state.withLock({ $0.settled.removeValue(forKey: round.number) })
         {
             pipeline.rounds.removeFirst()
-            pipeline.unconfirmed -= results.count
             progress += results.count
             if let error = settle(round, results) {
                 // Later rounds may be confirmed too, but publishing starts again from the first
                 // unconfirmed batch: wait for them, then read the table from there.
                 while !pipeline.rounds.isEmpty {
                     let next = pipeline.rounds.removeFirst()
-                    pipeline.unconfirmed -= next.batches.reduce(0) { $0 + $1.messages.count }
                     while state.withLock({ $0.settled.removeValue(forKey: next.number) }) == nil {
                         await wakeup.wait(timeout: .milliseconds(100))
                     }
@@ -160,7 +161,6 @@ final class OutboxRelay: Service, Sendable {
                         persistent: true, messageID: message.messageID, timestamp: UInt64(message.createdAt)))
             }
             progress += messages.count
-            pipeline.unconfirmed += messages.count
             channel.publish(batch: messages) { [self] results in
                 state.withLock { $0.settled[round.number] = results }
                 wakeup.signal()

@@ -36,9 +36,7 @@ final class EventConsumer: Service, Sendable {
         logger.info("consuming platform events", metadata: ["queue": "\(queue)"])
         // `accept` is quick and never waits, so it runs on the connection's thread as each event
         // arrives; only dead-lettering gets a task.
-        let consumer = try await channel.consume(queue: queue) { [self] delivery in
-            if let work = accept(delivery) { Task { await work() } }
-        }
+        let consumer = try await channel.consume(queue: queue) { [self] delivery in accept(delivery) }
         try await withGracefulShutdownHandler {
             for try await _ in consumer {}
         } onGracefulShutdown: {
@@ -55,15 +53,16 @@ final class EventConsumer: Service, Sendable {
 
     /// Starts what `delivery` triggers without waiting: each start is queued for the journal, and
     /// the event is acked from the journal's commit (nacked if it failed). Only garbage, which goes
-    /// to the dead-letter queue, returns work to do in a task.
-    func accept(_ delivery: AMQPDelivery) -> (@Sendable () async -> Void)? {
+    /// to the dead-letter queue, gets a task.
+    func accept(_ delivery: AMQPDelivery) {
         metrics.consumed(queue)
         let event: Event
         do {
             event = try Self.parse(delivery)
         } catch {
             metrics.deadLettered(queue)
-            return { [deadLetters] in await deadLetters.deadLetter(delivery, reason: error.description) }
+            Task { [deadLetters] in await deadLetters.deadLetter(delivery, reason: error.description) }
+            return
         }
         var logger = self.logger
         logger[metadataKey: "event_id"] = "\(event.id)"
@@ -72,10 +71,7 @@ final class EventConsumer: Service, Sendable {
         data["event_id"] = .string(event.id)
         let triggerData = JSONValue.object(data)
         let workflows = index.matches(event: event.name, data: event.data)
-        guard !workflows.isEmpty else {
-            delivery.ack()
-            return nil
-        }
+        guard !workflows.isEmpty else { return delivery.ack() }
         // A first delivery starts running at once, while its start commits (steps with side effects
         // wait for that commit); a redelivered one, likely claimed before, waits for it first.
         let speculative = !delivery.redelivered
@@ -102,7 +98,6 @@ final class EventConsumer: Service, Sendable {
                 settle.resolved(result)
             }
         }
-        return nil
     }
 
     /// Acks an event once the starts of all its workflows are committed; nacks it (to come again,
