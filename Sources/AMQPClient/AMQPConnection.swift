@@ -45,16 +45,29 @@ public final class AMQPConnection: Sendable {
         let shared = Shared()
         self.inbox = inbox
         self.shared = shared
+        // The last word of the connection's name ("consume", "publish") tells the threads apart.
+        let name = "amqp \(configuration.connectionName.split(separator: " ").last ?? "")"
         let thread = Thread {
+            Self.nameCurrentThread(name)
             ConnectionLoop(configuration: configuration, logger: logger, inbox: inbox, shared: shared).run()
         }
-        thread.name = "amqp \(configuration.connectionName)"
+        thread.name = name
         thread.start()
         inbox.send { [weak self] loop in loop?.owner = self }
     }
 
     deinit {
         inbox.send { loop in loop?.stop() }
+    }
+
+    /// As `top -H` and `perf` show the thread: Foundation's `Thread.name` does not reach the
+    /// kernel on Linux. (DocflowCore has the same; this library does not depend on it.)
+    private static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = write(fd, bytes, bytes.count)
+        _ = Glibc.close(fd)
     }
 
     /// Whether the connection is up right now.

@@ -218,6 +218,7 @@ public final class Journal: Sendable {
     public func run() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
+                nameCurrentThread("docflow-journal")
                 writerLoop()
                 done.resume()
             }

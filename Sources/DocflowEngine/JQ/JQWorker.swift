@@ -69,7 +69,10 @@ final class JQWorker: @unchecked Sendable {
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
-        let thread = Thread { self.run() }
+        let thread = Thread {
+            nameCurrentThread("jq \(index)")
+            self.run()
+        }
         thread.name = "jq \(index)"
         thread.start()
     }
