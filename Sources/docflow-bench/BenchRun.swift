@@ -127,10 +127,11 @@ final class BenchRun: Sendable {
                 "\(synchronous): \(format(closed.rate, 1)) executions/s, \(format(perExecution, 2)) status events "
                     + "per execution")
 
+            let maxRate = options.openMaxRate ?? closed.rate
             var open: [OpenLoopFigures] = []
             if !options.skipOpen {
                 for load in options.loads {
-                    let rate = closed.rate * Double(load) / 100
+                    let rate = maxRate * Double(load) / 100
                     Self.say(
                         "\(synchronous): open loop at \(load)% (\(format(rate, 1))/s) for \(format(options.openSeconds, 0)) s"
                     )
@@ -141,7 +142,7 @@ final class BenchRun: Sendable {
             }
             var soak: SoakFigures?
             if soakSeconds > 0 {
-                soak = await self.soak(target: target, percentOfMax: 75, maxRate: closed.rate, seconds: soakSeconds)
+                soak = await self.soak(target: target, percentOfMax: 75, maxRate: maxRate, seconds: soakSeconds)
             }
             let failures = events.failures
             await events.stop()

@@ -32,6 +32,13 @@ struct DocflowBench: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Open-loop loads, in percent of the closed loop's rate.")
     var loads: [Int] = [25, 50, 75, 90]
 
+    @Option(
+        help: """
+            Executions/s the open-loop loads and the soak are percentages of, instead of the closed \
+            loop's rate: for comparing two builds at the same rates.
+            """)
+    var openMaxRate: Double?
+
     @Option(help: "Seconds of the memory soak at 75% of the maximum (SQLite FULL); 0 skips it.")
     var soakSeconds: Double = 0
 
@@ -63,6 +70,7 @@ struct DocflowBench: AsyncParsableCommand {
             throw ValidationError("--events and --in-flight must be positive, --in-flight at most 65535")
         }
         guard openSeconds > 0, soakSeconds >= 0 else { throw ValidationError("durations must be positive") }
+        if let openMaxRate, openMaxRate <= 0 { throw ValidationError("--open-max-rate must be positive") }
         guard loads.allSatisfy({ (1...100).contains($0) }) else { throw ValidationError("--loads are 1...100") }
     }
 

@@ -91,6 +91,9 @@ struct OpenLoopFigures: Codable, Sendable {
     var lost: Int
     var drainSeconds: Double
     var latency: LatencyFigures
+    /// Over the sends and the drain: at a fixed rate below the maximum, batches are smaller and
+    /// each execution costs more than in the closed loop.
+    var cpuSecondsPerThousand: CPUFigures
 }
 
 /// A soak: memory at the start and the end of a long open-loop load.

@@ -18,6 +18,7 @@ struct OpenLoop: Sendable {
         let total = max(Int(rate * seconds), 1)
         let interval = 1e9 / rate
         let begin = Nanos.now() + 10_000_000
+        let start = target.read()
         var sent = 0
         var lastProgress = Nanos.now()
         while sent < total {
@@ -40,11 +41,13 @@ struct OpenLoop: Sendable {
         let lastSend = Nanos.now()
         let drained = await flight.drain(timeout: drainTimeout)
         let finished = Nanos.now()
+        let end = target.read()
         let snapshot = flight.snapshot
         return OpenLoopFigures(
             percentOfMax: percentOfMax, targetRate: rounded(rate, 1), seconds: seconds, sent: sent,
             sendRate: rounded(Double(sent) / max(Nanos.seconds(lastSend - begin), 1e-9), 1),
             completed: snapshot.completed, failed: snapshot.failed, lost: drained ? 0 : snapshot.outstanding,
-            drainSeconds: rounded(Nanos.seconds(finished - lastSend), 3), latency: LatencyFigures(snapshot.latency))
+            drainSeconds: rounded(Nanos.seconds(finished - lastSend), 3), latency: LatencyFigures(snapshot.latency),
+            cpuSecondsPerThousand: CPUFigures(from: start, to: end, executions: snapshot.completed))
     }
 }

@@ -46,7 +46,10 @@ struct Report {
             out.append(
                 "Open loop: \(format(f.settings.openSeconds, 0)) s per load; latency in ms from each event's intended "
                     + "send time to its workflow.completed")
-            let openHeader = ["", "load", "target/s", "sent/s", "p50", "p90", "p99", "p99.9", "max", "lost"]
+            let openHeader = [
+                "", "load", "target/s", "sent/s", "p50", "p90", "p99", "p99.9", "max", "lost", "docflow CPU s/1k",
+                "broker CPU s/1k",
+            ]
             let openWidths = openHeader.dropFirst().map { Swift.max($0.count, 8) }
             out.append(row(openHeader, widths: openWidths))
             for mode in open {
@@ -58,7 +61,7 @@ struct Report {
                                 format(load.targetRate, 1), format(load.sendRate, 1), format(load.latency.p50, 1),
                                 format(load.latency.p90, 1), format(load.latency.p99, 1), format(load.latency.p999, 1),
                                 format(load.latency.max, 1), "\(load.lost + load.failed)",
-                            ], widths: openWidths))
+                            ] + cpuCells(load.cpuSecondsPerThousand).prefix(2), widths: openWidths))
                 }
             }
         }
