@@ -134,6 +134,40 @@ struct JQPoolTests {
         #expect(after == [42])
     }
 
+    @Test func tasksOnAWorkersThreadRunThereAndEvaluateThroughIt() async throws {
+        let pool = try makePool(size: 2)
+        defer { pool.shutdown() }
+        let (thread, results) = try await Task(executorPreference: pool.executor()) {
+            let thread = try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+            var results: [Int] = []
+            for i in 0..<20 {
+                let output = try await pool.evaluate(".x * 2", input: ["x": .number(Double(i))], timeout: .seconds(10))
+                // Still on the worker's thread after each reply.
+                #expect(try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) == thread)
+                results.append(output.first?.intValue ?? -1)
+            }
+            // Child tasks keep the preference, and many requests from one thread pipeline.
+            let concurrent = await doubleAll(pool, 0..<100, timeout: .seconds(10))
+            for (i, result) in concurrent {
+                #expect(result == .success([.number(Double(i * 2))]), "input \(i)")
+            }
+            return (thread, results)
+        }.value
+        #expect(thread.hasPrefix("jq "))
+        #expect(results == (0..<20).map { $0 * 2 })
+    }
+
+    @Test func aTaskBoundForAStoppedWorkerStillRuns() async throws {
+        let pool = try makePool(size: 1)
+        pool.shutdown()
+        try await Task.sleep(for: .milliseconds(50))
+        let answer = await Task(executorPreference: pool.executor()) { () async -> Int in
+            await Task.yield()
+            return 42
+        }.value
+        #expect(answer == 42)
+    }
+
     @Test func shutdownFailsEveryRequestInFlight() async throws {
         let pool = try makePool(size: 1)
         async let stuck = outcome { () async throws(JQError) in
@@ -184,6 +218,32 @@ struct JQPoolTimingTests {
         }
         let after = try await pool.evaluate(".x * 2", input: ["x": 21], timeout: .seconds(10))
         #expect(after == [42])
+    }
+
+    @Test func aRunawayProgramDoesNotHoldUpTheOtherTasksOnItsWorkersThread() async throws {
+        let pool = try makePool(size: 2)
+        defer { pool.shutdown() }
+        let started = ContinuousClock.now
+        let (quick, quickTook, stuck) = await Task(executorPreference: pool.executor()) {
+            async let stuck = outcome { () async throws(JQError) in
+                try await pool.evaluate(runaway, input: nil, timeout: .seconds(3))
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+            // This thread's helper is busy: these go to the other one, and the thread keeps
+            // reading their replies while its own helper runs away.
+            var quick: [Outcome] = []
+            for i in 0..<50 {
+                quick.append(
+                    await outcome { () async throws(JQError) in
+                        try await pool.evaluate(".x * 2", input: ["x": .number(Double(i))], timeout: .seconds(10))
+                    })
+            }
+            let quickTook = ContinuousClock.now - started
+            return (quick, quickTook, await stuck)
+        }.value
+        #expect(quick == (0..<50).map { .success([.number(Double($0 * 2))]) })
+        #expect(quickTook < .seconds(2), "the quick programs waited for the runaway: \(quickTook)")
+        #expect(stuck == .failure(.timeout(milliseconds: 3000)))
     }
 
     @Test func requestsQueuedBehindARunawayProgramRunOnTheNextHelper() async throws {

@@ -15,6 +15,7 @@ public final class Engine: Sendable {
     private let stopping = AtomicFlag()
     private let running = Mutex<[String: Running]>([:])
     private let logger: Logger
+    private let executor: (@Sendable () -> (any TaskExecutor)?)?
     let metrics: EngineMetrics
 
     private struct Running {
@@ -22,10 +23,14 @@ public final class Engine: Sendable {
         let done: WakeSignal
     }
 
+    /// - Parameter executor: where each execution's task runs; `JQPool.executor` puts it on a jq
+    ///   worker's thread, so that its jq steps cost no hop between threads. nil: the global executor.
     public init(
         store: Store, journal: Journal, executors: StepExecutors, maxConcurrent: Int = 256,
-        metrics: EngineMetrics = EngineMetrics(), logger: Logger
+        metrics: EngineMetrics = EngineMetrics(), executor: (@Sendable () -> (any TaskExecutor)?)? = nil,
+        logger: Logger
     ) {
+        self.executor = executor
         self.metrics = metrics
         self.store = store
         self.journal = journal
@@ -63,7 +68,7 @@ public final class Engine: Sendable {
             executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
             logger: logger, execution: execution, start: start)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
-        Task { [self] in
+        Task(executorPreference: executor?()) { [self] in
             await slots.acquire()
             let ending = await runner.run()
             slots.release()

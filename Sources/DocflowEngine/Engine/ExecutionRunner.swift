@@ -103,18 +103,12 @@ struct ExecutionRunner {
                 stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
                 latestOutput: execution.log.last { $0.status == .completed }?.output,
                 parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)
-            let result: Result<StepResult, StepError>
-            if executor.enforcesDeadline {
-                do throws(StepError) {
-                    result = .success(try await executor.execute(step, context: context))
-                } catch {
-                    result = .failure(error)
+            let result =
+                executor.isLight
+                ? await Self.execute(step, on: executor, context: context)
+                : await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    await Self.execute(step, on: executor, context: context)
                 }
-            } else {
-                result = await withDeadline(timeout) { () async throws(StepError) -> StepResult in
-                    try await executor.execute(step, context: context)
-                }
-            }
             let elapsed = ContinuousClock.now - begin
             run.durationMs = Int(elapsed.milliseconds)
             run.completedAt = Date()
@@ -147,6 +141,22 @@ struct ExecutionRunner {
                 logger.warning("step failed", metadata: ["attempts": "\(attempt)", "error": "\(error.message)"])
                 return step.onError == .continue ? .next(run.next!) : .failed(error.message)
             }
+        }
+    }
+
+    /// Runs a step, under a deadline of the engine's unless the executor keeps its own.
+    private static func execute(_ step: StepDefinition, on executor: any StepExecutor, context: StepContext) async
+        -> Result<StepResult, StepError>
+    {
+        guard executor.enforcesDeadline else {
+            return await withDeadline(context.timeout) { () async throws(StepError) -> StepResult in
+                try await executor.execute(step, context: context)
+            }
+        }
+        do throws(StepError) {
+            return .success(try await executor.execute(step, context: context))
+        } catch {
+            return .failure(error)
         }
     }
 

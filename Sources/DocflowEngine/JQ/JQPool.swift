@@ -15,6 +15,7 @@ import Synchronization
 /// started again for the next program. Compiled programs are cached inside each process.
 public final class JQPool: Sendable {
     private let workers: [JQWorker]
+    private let turn = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - executable: the `docflow-jq` binary; see `defaultExecutable`.
@@ -45,6 +46,13 @@ public final class JQPool: Sendable {
         return "docflow-jq"
     }
 
+    /// A worker's thread to run a task on, each in turn. A task there sends its programs
+    /// straight to that worker's helper, and each reply resumes it on that thread: no hop between
+    /// threads per program. Such a task must not block; see `JQWorker`.
+    public func executor() -> any TaskExecutor {
+        workers[turn.wrappingAdd(1, ordering: .relaxed).oldValue % workers.count]
+    }
+
     /// Checks that `program` compiles.
     public func compile(_ program: String, timeout: Duration = .seconds(5)) async throws(JQError) {
         _ = try await run(["program": .string(program), "compile_only": true], timeout: timeout)
@@ -71,14 +79,18 @@ public final class JQPool: Sendable {
         return try await leastBusyWorker(now: now).submit(line, timeout: timeout, now: now).get()
     }
 
-    /// The worker with the fewest requests outstanding. One whose helper has been on the same
-    /// program for a while is passed over: whatever joins its queue waits for that program.
+    /// The worker with the fewest requests outstanding; a tie goes to the worker whose thread
+    /// asks, for its request needs no hop. One whose helper has been on the same program for a
+    /// while is passed over: whatever joins its queue waits for that program.
     private func leastBusyWorker(now: UInt64) -> JQWorker {
         var best = workers[0]
         var bestLoad = best.load(now: now)
         for worker in workers.dropFirst() {
             let load = worker.load(now: now)
             if load < bestLoad { (best, bestLoad) = (worker, load) }
+        }
+        if !best.isCurrentThread, let own = workers.first(where: { $0.isCurrentThread }), own.load(now: now) <= bestLoad {
+            return own
         }
         return best
     }

@@ -9,9 +9,14 @@ import Synchronization
 /// runs one program at a time, answers them in order. The oldest unanswered request is therefore
 /// the one running, and only its deadline is watched.
 ///
+/// The thread is also a task executor: the engine runs executions on it, so that a step's request
+/// goes from the task straight into the helper's input, and its reply resumes the task on the
+/// thread that read it. A jq step then costs the helper's round trip and no hop between threads.
+/// Jobs run between reads, so they must not block: work of any weight hops to the global executor.
+///
 /// Callers touch only `inbox`, `outstanding` and `busySince`, which lock or are atomic; every other
 /// property belongs to the worker's thread.
-final class JQWorker: @unchecked Sendable {
+final class JQWorker: TaskExecutor, @unchecked Sendable {
     struct Request: Sendable {
         let line: Data
         let timeout: Duration
@@ -21,7 +26,10 @@ final class JQWorker: @unchecked Sendable {
 
     private struct Inbox {
         var requests: [Request] = []
+        var jobs: [UnownedJob] = []
         var stopped = false
+
+        var isEmpty: Bool { requests.isEmpty && jobs.isEmpty }
     }
 
     /// How far the thread writes ahead of the replies.
@@ -42,6 +50,8 @@ final class JQWorker: @unchecked Sendable {
     private let busySince = Atomic<UInt64>(0)
     private let wakeRead: Int32
     private let wakeWrite: Int32
+    /// The worker's thread (`pthread_self`), once it runs.
+    private let thread = Atomic<UInt>(0)
 
     // The worker's thread only.
     private var helper: HelperProcess?
@@ -56,6 +66,8 @@ final class JQWorker: @unchecked Sendable {
     private var scanned = 0
     private var chunk = [UInt8](repeating: 0, count: 65536)
     private var pollFDs = [pollfd](repeating: pollfd(), count: 3)
+    /// A job or request came from this thread itself, which does not wake itself: do not sleep.
+    private var localWork = false
 
     init(index: Int, executable: String, logger: Logger) {
         self.index = index
@@ -71,6 +83,7 @@ final class JQWorker: @unchecked Sendable {
         wakeWrite = fds[1]
         let thread = Thread {
             nameCurrentThread("jq \(index)")
+            self.thread.store(UInt(pthread_self()), ordering: .releasing)
             self.run()
         }
         thread.name = "jq \(index)"
@@ -89,18 +102,50 @@ final class JQWorker: @unchecked Sendable {
         return outstanding.load(ordering: .relaxed) + (stuck ? 1 << 20 : 0)
     }
 
+    /// Whether the caller runs on this worker's thread.
+    var isCurrentThread: Bool {
+        thread.load(ordering: .acquiring) == UInt(pthread_self())
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let onThread = isCurrentThread
+        let wake = inbox.withLock { inbox -> Bool? in
+            guard !inbox.stopped else { return nil }
+            inbox.jobs.append(job)
+            return inbox.jobs.count == 1 && inbox.requests.isEmpty
+        }
+        guard let wake else {
+            // The thread is gone: the task carries on elsewhere.
+            return globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        }
+        if onThread {
+            localWork = true
+        } else if wake {
+            self.wake()
+        }
+    }
+
     /// `line` is one request with its newline; `now` is when the timeout started counting.
     func submit(_ line: Data, timeout: Duration, now: UInt64) async -> Result<[JSONValue], JQError> {
         await withCheckedContinuation { continuation in
             let request = Request(
                 line: line, timeout: timeout, deadline: now + timeout.clampedNanoseconds, continuation: continuation)
             outstanding.add(1, ordering: .relaxed)
+            // From a task on this thread, straight into the helper's input.
+            if isCurrentThread, inFlight.count < Self.maxInFlight, inFlightBytes < Self.maxInFlightBytes {
+                send(request)
+                startHelperIfNeeded()
+                writeRequests()
+                localWork = true
+                return
+            }
             // Only the request that finds the inbox empty wakes the thread: the thread takes from
             // the inbox on every turn of its loop, so later ones ride on that wake-up.
             let first = inbox.withLock { inbox -> Bool? in
                 guard !inbox.stopped else { return nil }
                 inbox.requests.append(request)
-                return inbox.requests.count == 1
+                return inbox.requests.count == 1 && inbox.jobs.isEmpty
             }
             guard let first else {
                 outstanding.subtract(1, ordering: .relaxed)
@@ -123,7 +168,10 @@ final class JQWorker: @unchecked Sendable {
     // MARK: - The worker's thread
 
     private func run() {
-        while admit() {
+        let executor = asUnownedTaskExecutor()
+        while let jobs = admit() {
+            localWork = false
+            for job in jobs { job.runSynchronously(on: executor) }
             startHelperIfNeeded()
             writeRequests()
             poll()
@@ -145,19 +193,25 @@ final class JQWorker: @unchecked Sendable {
             }
         }
         _ = endHelper()
-        let waiting = inbox.withLock { inbox in
-            defer { inbox.requests.removeAll() }
-            return inbox.requests
+        let (waiting, jobs) = inbox.withLock { inbox in
+            defer {
+                inbox.requests.removeAll()
+                inbox.jobs.removeAll()
+            }
+            return (inbox.requests, inbox.jobs)
         }
         for request in inFlight + waiting { finish(request, .failure(.unavailable("the jq pool is shut down"))) }
         inFlight.removeAll()
+        for job in jobs { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
     }
 
-    /// Moves requests from the inbox to the helper's input as far as the pipelining bounds allow;
-    /// false once the pool is shut down.
-    private func admit() -> Bool {
-        let admitted = inbox.withLock { inbox -> [Request]? in
+    /// Moves requests from the inbox to the helper's input as far as the pipelining bounds allow,
+    /// and takes the jobs to run; nil once the pool is shut down.
+    private func admit() -> [UnownedJob]? {
+        let taken = inbox.withLock { inbox -> ([Request], [UnownedJob])? in
             guard !inbox.stopped else { return nil }
+            let jobs = inbox.jobs
+            inbox.jobs.removeAll(keepingCapacity: true)
             var count = 0
             var bytes = inFlightBytes
             while count < inbox.requests.count, inFlight.count + count < Self.maxInFlight,
@@ -166,18 +220,21 @@ final class JQWorker: @unchecked Sendable {
                 bytes += inbox.requests[count].line.count
                 count += 1
             }
-            guard count > 0 else { return [] }
+            guard count > 0 else { return ([], jobs) }
             defer { inbox.requests.removeFirst(count) }
-            return Array(inbox.requests.prefix(count))
+            return (Array(inbox.requests.prefix(count)), jobs)
         }
-        guard let admitted else { return false }
-        for request in admitted {
-            inFlight.append(request)
-            inFlightBytes += request.line.count
-            output.append(contentsOf: request.line)
-            if inFlight.count == 1 { startRunning() }
-        }
-        return true
+        guard let (admitted, jobs) = taken else { return nil }
+        for request in admitted { send(request) }
+        return jobs
+    }
+
+    /// Queues a request for the helper's input.
+    private func send(_ request: Request) {
+        inFlight.append(request)
+        inFlightBytes += request.line.count
+        output.append(contentsOf: request.line)
+        if inFlight.count == 1 { startRunning() }
     }
 
     /// The first request in flight is now the one the helper runs: its deadline starts counting.
@@ -237,7 +294,9 @@ final class JQWorker: @unchecked Sendable {
     /// Waits for a wake-up, a reply, room in the helper's input, or the running request's deadline.
     private func poll() {
         let waitMs: Int32
-        if inFlight.isEmpty {
+        if localWork {
+            waitMs = 0
+        } else if inFlight.isEmpty {
             waitMs = -1
         } else {
             let now = monotonicNanoseconds()

@@ -15,6 +15,10 @@ public protocol StepExecutor: Sendable {
     /// to work). Before such a step an execution waits until its start is committed, so a trigger
     /// that turns out to be a duplicate never sends anything.
     var hasSideEffects: Bool { get }
+    /// Whether a step does next to no work on the calling thread (it waits for a jq helper).
+    /// Such steps run on their execution's own thread; the others on the global executor, so
+    /// they never hold up that thread (see `Engine`'s `executor`).
+    var isLight: Bool { get }
 
     func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult
 }
@@ -25,6 +29,7 @@ extension StepExecutor {
     public var enforcesDeadline: Bool { false }
 
     public var hasSideEffects: Bool { true }
+    public var isLight: Bool { false }
 }
 
 /// What a step sees when it runs.

@@ -13,6 +13,7 @@ public struct TransformStep: StepExecutor {
     public var enforcesDeadline: Bool { true }
 
     public var hasSideEffects: Bool { false }
+    public var isLight: Bool { true }
 
     public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)
@@ -37,6 +38,7 @@ public struct ConditionStep: StepExecutor {
     public var enforcesDeadline: Bool { true }
 
     public var hasSideEffects: Bool { false }
+    public var isLight: Bool { true }
 
     public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)

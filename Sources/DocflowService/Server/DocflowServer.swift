@@ -86,7 +86,7 @@ public final class DocflowServer: Sendable {
             store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.committed($0) })
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
-            metrics: metrics.engine, logger: logger)
+            metrics: metrics.engine, executor: { jq.executor() }, logger: logger)
         self.engine = engine
         self.jq = jq
         let triggers = TriggerIndex()
