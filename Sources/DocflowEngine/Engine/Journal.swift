@@ -110,6 +110,11 @@ public final class Journal: Sendable {
         /// When the oldest queued entry came (monotonic nanoseconds).
         var oldest: UInt64 = 0
         var stopped = false
+        /// The writer sleeps without a deadline (idle for a while): a transition nobody waits for
+        /// must wake it. While it is busy it looks at the queue every `lazyDelay` by itself.
+        var sleepsLong = true
+        /// When the writer last took a batch (monotonic nanoseconds).
+        var lastBatch: UInt64 = 0
         /// Executions whose `triggered` transition was refused, until their runner gives up:
         /// transitions of theirs still queued are dropped, not written.
         var refused: Set<String> = []
@@ -130,6 +135,8 @@ public final class Journal: Sendable {
     private let lazyDelay: UInt64 = 5_000_000
     /// Commit anyway once this many are queued.
     private let batchLimit = 1024
+    /// After this long without a batch, the writer sleeps until woken.
+    private let idleAfter: UInt64 = 1_000_000_000
 
     /// - Parameter didCommit: called after each commit with the status events it made durable.
     public init(
@@ -175,8 +182,10 @@ public final class Journal: Sendable {
             state.pending.append(entry)
             if state.pending.count == 1 { state.oldest = monotonicNanoseconds() }
             // The writer takes everything queued at once: it needs waking only when the queue
-            // stops being empty (to set its timer) or becomes urgent.
-            let wake = state.pending.count == 1 || (urgent && !state.urgent)
+            // becomes urgent, or stops being empty while the writer sleeps without a deadline
+            // (a busy writer comes back within `lazyDelay` by itself: one wake-up per execution
+            // fewer, under load).
+            let wake = (urgent && !state.urgent) || (state.pending.count == 1 && state.sleepsLong)
             if urgent { state.urgent = true }
             return wake
         }
@@ -231,7 +240,12 @@ public final class Journal: Sendable {
         while true {
             let now = monotonicNanoseconds()
             let (batch, wait) = state.withLock { state -> ([Entry]?, UInt64) in
-                if state.pending.isEmpty { return (state.stopped ? nil : [], 1_000_000_000) }
+                if state.pending.isEmpty {
+                    if state.stopped { return (nil, 0) }
+                    state.sleepsLong = now &- state.lastBatch > idleAfter
+                    return ([], state.sleepsLong ? 1_000_000_000 : lazyDelay)
+                }
+                state.sleepsLong = false
                 let due = state.oldest &+ lazyDelay
                 guard state.urgent || state.stopped || state.pending.count >= batchLimit || now >= due else {
                     return ([], due - now)
@@ -239,6 +253,7 @@ public final class Journal: Sendable {
                 defer {
                     state.pending.removeAll(keepingCapacity: true)
                     state.urgent = false
+                    state.lastBatch = now
                 }
                 return (state.pending, 0)
             }
