@@ -5,35 +5,28 @@ import Synchronization
 
 /// Publishes platform events, persistent and confirmed, without making its callers wait.
 ///
-/// `send` only queues; one flusher takes everything queued as one pipelined batch and keeps up
-/// to `window` batches unconfirmed at once, so events queued in the same instant travel
-/// together and a slow confirm never delays the next send. Refused publishes are counted.
+/// `send` puts its messages on the wire at once, from the caller's thread, and their confirms are
+/// counted on the connection's thread: no task and no thread hop of the benchmark's own per event,
+/// so the load generator takes as little as it can of the CPU it shares with what it measures.
+/// Refused publishes are counted.
 final class EventPublisher: Sendable {
     let exchange: String
     let routingKey: String
     private let channel: AMQPChannel
-    private let window: AsyncSemaphore
-    private let wakeup = WakeSignal()
     private let state = Mutex(State())
-    private let flusher: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     private struct State {
-        var queued: [AMQPMessage] = []
         var unconfirmed = 0
         var failed = 0
         var lastError: String?
-        var stopped = false
     }
 
     /// - Parameter channel: a channel of a connection used for nothing else.
-    init(channel: AMQPChannel, exchange: String, routingKey: String, window: Int = 16) async throws {
+    init(channel: AMQPChannel, exchange: String, routingKey: String) async throws {
         try await channel.enableConfirms()
         self.channel = channel
         self.exchange = exchange
         self.routingKey = routingKey
-        self.window = AsyncSemaphore(window)
-        let task = Task { [self] in await flushLoop() }
-        flusher.withLock { $0 = task }
     }
 
     /// A `document.uploaded` event as the platform would publish it.
@@ -49,14 +42,19 @@ final class EventPublisher: Sendable {
                 timestamp: UInt64(Date().timeIntervalSince1970)))
     }
 
-    /// Queues messages for the next batch.
+    /// Publishes messages, pipelined, in this order.
     func send(_ messages: [AMQPMessage]) {
         guard !messages.isEmpty else { return }
-        state.withLock { state in
-            state.queued.append(contentsOf: messages)
-            state.unconfirmed += messages.count
+        state.withLock { $0.unconfirmed += messages.count }
+        channel.publish(batch: messages) { [self] results in
+            state.withLock { state in
+                state.unconfirmed -= results.count
+                for case .failure(let error) in results {
+                    state.failed += 1
+                    state.lastError = "\(error)"
+                }
+            }
         }
-        wakeup.signal()
     }
 
     /// How many publishes the broker refused or lost, and the last reason.
@@ -72,39 +70,8 @@ final class EventPublisher: Sendable {
         }
     }
 
-    /// Stops the flusher once what is queued is published and confirmed.
+    /// Returns once what was sent is confirmed.
     func stop() async {
         await waitUntilConfirmed()
-        state.withLock { $0.stopped = true }
-        wakeup.signal()
-        await flusher.withLock { $0 }?.value
-    }
-
-    private func flushLoop() async {
-        await withDiscardingTaskGroup { group in
-            while true {
-                let (batch, stopped) = state.withLock { state in
-                    defer { state.queued.removeAll(keepingCapacity: true) }
-                    return (state.queued, state.stopped)
-                }
-                if batch.isEmpty {
-                    if stopped { return }
-                    await wakeup.wait(timeout: .milliseconds(200))
-                    continue
-                }
-                await window.acquire()
-                group.addTask { [self] in
-                    let results = await channel.publish(batch: batch)
-                    window.release()
-                    state.withLock { state in
-                        state.unconfirmed -= batch.count
-                        for case .failure(let error) in results {
-                            state.failed += 1
-                            state.lastError = "\(error)"
-                        }
-                    }
-                }
-            }
-        }
     }
 }

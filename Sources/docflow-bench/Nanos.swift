@@ -12,10 +12,9 @@ enum Nanos {
 
     static func seconds(_ nanos: UInt64) -> Double { Double(nanos) / 1e9 }
 
-    /// Sleeps until the monotonic instant `deadline`; returns at once when it has passed.
-    static func sleep(until deadline: UInt64) async {
-        let now = now()
-        guard deadline > now else { return }
-        try? await Task.sleep(for: .nanoseconds(Int64(deadline - now)))
+    /// Blocks the calling thread until the monotonic instant `deadline`.
+    static func sleepBlocking(until deadline: UInt64) {
+        var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
     }
 }
