@@ -28,8 +28,6 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         var requests: [Request] = []
         var jobs: [UnownedJob] = []
         var stopped = false
-
-        var isEmpty: Bool { requests.isEmpty && jobs.isEmpty }
     }
 
     /// How far the thread writes ahead of the replies.
