@@ -92,4 +92,11 @@ struct JSONParserTests {
         #expect(earlier < later)
         #expect(Set((0..<1000).map { _ in TimeOrderedID.make() }).count == 1000)
     }
+
+    @Test func theRandomPartDiffersAcrossRefillsOfItsPool() {
+        // More ids than one pool of random words (512), in the same millisecond.
+        let now = Date()
+        let ids = (0..<1500).map { _ in TimeOrderedID.make(now: now) }
+        #expect(Set(ids.map { $0.suffix(12) }).count == ids.count)
+    }
 }

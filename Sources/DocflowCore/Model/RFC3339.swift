@@ -8,26 +8,57 @@ import Foundation
 /// Both are pure arithmetic on the calendar, so they are fast and safe from any thread.
 public enum RFC3339 {
     public static func string(from date: Date) -> String {
-        // Floor, not truncate, so instants before 1970 keep their own second.
-        let total = Int64(date.timeIntervalSince1970.rounded(.down))
+        string(from: date, milliseconds: false)
+    }
+
+    /// With `milliseconds`, three fractional digits (`2024-01-01T00:00:00.250Z`), rounded down.
+    /// Written into one buffer: timestamps are made several times per execution.
+    public static func string(from date: Date, milliseconds: Bool) -> String {
+        // Floor, not truncate, so instants before 1970 keep their own second (and millisecond).
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let total = floorDiv(millis, 1000)
         let days = floorDiv(total, 86_400)
         let secondOfDay = Int(total - days * 86_400)
         let (year, month, day) = civil(fromDays: days)
-        var out = ""
-        out.reserveCapacity(20)
-        out += pad(year, 4)
-        out += "-"
-        out += pad(month, 2)
-        out += "-"
-        out += pad(day, 2)
-        out += "T"
-        out += pad(secondOfDay / 3600, 2)
-        out += ":"
-        out += pad(secondOfDay / 60 % 60, 2)
-        out += ":"
-        out += pad(secondOfDay % 60, 2)
-        out += "Z"
-        return out
+        guard (0...9999).contains(year) else {
+            // Outside four digits: the slow way, with as many digits as it takes.
+            var out = String(year) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(secondOfDay / 3600, 2)
+            out += ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
+            if milliseconds { out += "." + pad(Int(millis - total * 1000), 3) }
+            return out + "Z"
+        }
+        return String(unsafeUninitializedCapacity: milliseconds ? 24 : 20) { buffer in
+            var at = 0
+            func put(_ value: Int, _ width: Int) {
+                var value = value
+                for index in stride(from: at + width - 1, through: at, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                at += width
+            }
+            func put(_ character: Unicode.Scalar) {
+                buffer[at] = UInt8(ascii: character)
+                at += 1
+            }
+            put(year, 4)
+            put("-")
+            put(month, 2)
+            put("-")
+            put(day, 2)
+            put("T")
+            put(secondOfDay / 3600, 2)
+            put(":")
+            put(secondOfDay / 60 % 60, 2)
+            put(":")
+            put(secondOfDay % 60, 2)
+            if milliseconds {
+                put(".")
+                put(Int(millis - total * 1000), 3)
+            }
+            put("Z")
+            return at
+        }
     }
 
     public static func date(from string: String) -> Date? {

@@ -90,10 +90,7 @@ public enum StoreError: Error, CustomStringConvertible {
 /// Times are stored as RFC 3339 text with milliseconds, so they sort and read back exactly.
 enum StoredDate {
     static func string(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let whole = RFC3339.string(from: Date(timeIntervalSince1970: Double(millis / 1000)))
-        let fraction = String(millis % 1000)
-        return whole.dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+        RFC3339.string(from: date, milliseconds: true)
     }
 
     static func date(_ text: String) throws -> Date {
