@@ -110,9 +110,10 @@ private func sampleWorkflow(triggerConfig: [String: JSONValue] = ["secret": "s3c
         #expect(RFC3339.string(from: january2024.addingTimeInterval(0.999)) == "2024-01-01T00:00:00Z")
         #expect(RFC3339.string(from: Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")
         #expect(RFC3339.string(from: Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
-        #expect(RFC3339.string(from: january2024.addingTimeInterval(0.25), milliseconds: true) == "2024-01-01T00:00:00.250Z")
-        #expect(RFC3339.string(from: january2024.addingTimeInterval(59.0019), milliseconds: true) == "2024-01-01T00:00:59.001Z")
-        #expect(RFC3339.string(from: Date(timeIntervalSince1970: -0.5), milliseconds: true) == "1969-12-31T23:59:59.500Z")
+        func withMilliseconds(_ date: Date) -> String { RFC3339.string(from: date, milliseconds: true) }
+        #expect(withMilliseconds(january2024.addingTimeInterval(0.25)) == "2024-01-01T00:00:00.250Z")
+        #expect(withMilliseconds(january2024.addingTimeInterval(59.0019)) == "2024-01-01T00:00:59.001Z")
+        #expect(withMilliseconds(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
         #expect(RFC3339.string(from: Date(timeIntervalSince1970: 253_402_300_800)) == "10000-01-01T00:00:00Z")
     }
 

@@ -15,7 +15,7 @@ import Synchronization
 /// started again for the next program. Compiled programs are cached inside each process.
 public final class JQPool: Sendable {
     private let workers: [JQWorker]
-    private let turn = Atomic<Int>(0)
+    private let turn = Atomic<UInt>(0)
 
     /// - Parameters:
     ///   - executable: the `docflow-jq` binary; see `defaultExecutable`.
@@ -50,7 +50,7 @@ public final class JQPool: Sendable {
     /// straight to that worker's helper, and each reply resumes it on that thread: no hop between
     /// threads per program. Such a task must not block; see `JQWorker`.
     public func executor() -> any TaskExecutor {
-        workers[turn.wrappingAdd(1, ordering: .relaxed).oldValue % workers.count]
+        workers[Int(turn.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(workers.count))]
     }
 
     /// Checks that `program` compiles.
@@ -89,7 +89,9 @@ public final class JQPool: Sendable {
             let load = worker.load(now: now)
             if load < bestLoad { (best, bestLoad) = (worker, load) }
         }
-        if !best.isCurrentThread, let own = workers.first(where: { $0.isCurrentThread }), own.load(now: now) <= bestLoad {
+        if !best.isCurrentThread, let own = workers.first(where: { $0.isCurrentThread }),
+            own.load(now: now) <= bestLoad
+        {
             return own
         }
         return best
