@@ -123,6 +123,9 @@ final class ConnectionLoop {
     var channelsToReopen: Set<UInt16> = []
     var epochCounter: UInt64 = 0
     var stopping = false
+    /// Frames of confirmed publishes not yet written (see `flushFrames`), and space to encode one.
+    private var frames: [UInt8] = []
+    private var scratch: [UInt8] = []
     var backoff: Duration
 
     init(configuration: AMQPConfiguration, logger: Logger, inbox: Inbox, shared: AMQPConnection.Shared) {
@@ -173,6 +176,8 @@ final class ConnectionLoop {
         let corked = commands.count > 1 ? cork(true) : nil
         for command in commands {
             command(self)
+            // A command's publishes leave before anything the next one sends.
+            flushFrames()
         }
         flushAcks()
         if let corked { _ = cork(false, fd: corked) }
@@ -356,6 +361,7 @@ final class ConnectionLoop {
             guard connection != nil, state.isOpen else { return }
             send(publish, on: state)
         }
+        flushFrames()
     }
 
     private func restoreConsumers(_ state: ChannelState) {
@@ -663,13 +669,110 @@ final class ConnectionLoop {
         }
     }
 
+    /// Queues a confirmed publish's frames; the caller writes them (`flushFrames`) before
+    /// anything else is sent.
     private func send(_ publish: PendingPublish, on state: ChannelState) {
         guard let connection else { return }
         publish.tag = state.nextPublishTag
         publish.returned = nil
         state.nextPublishTag += 1
-        let status = basicPublish(publish.message, connection: connection, channel: state.number)
-        if status != AMQP_STATUS_OK.rawValue { connectionLost(.library(status)) }
+        if !encodeFrames(publish.message, channel: state.number, connection: connection) {
+            // Properties too big for one frame: rabbitmq-c's own way, which fails the same.
+            flushFrames()
+            guard let connection = self.connection else { return }
+            let status = basicPublish(publish.message, connection: connection, channel: state.number)
+            if status != AMQP_STATUS_OK.rawValue { connectionLost(.library(status)) }
+        }
+    }
+
+    /// Appends a publish's method, header and body frames to `frames`, as `amqp_basic_publish`
+    /// would send them. rabbitmq-c sends every frame with a `send(2)` of its own, three or more
+    /// per message; the publishes of one command go out in one write.
+    private func encodeFrames(_ message: AMQPMessage, channel: UInt16, connection: amqp_connection_state_t) -> Bool {
+        let frameMax = Int(amqp_get_frame_max(connection))
+        guard frameMax > 8 else { return false }
+        if scratch.count < frameMax { scratch = [UInt8](repeating: 0, count: frameMax) }
+        let arena = CArena()
+        var properties = message.properties.cValue(in: arena)
+        var method = amqp_basic_publish_t(
+            ticket: 0, exchange: arena.bytes(message.exchange), routing_key: arena.bytes(message.routingKey),
+            mandatory: message.mandatory ? 1 : 0, immediate: 0)
+        let methodSize = Int(
+            scratch.withUnsafeMutableBytes { buffer in
+                amqp_encode_method(
+                    AMQP_BASIC_PUBLISH_METHOD, &method, amqp_bytes_t(len: buffer.count, bytes: buffer.baseAddress))
+            })
+        guard methodSize >= 0 else { return false }
+        let start = frames.count
+        appendFrameHeader(type: AMQP_FRAME_METHOD, channel: channel, size: 4 + methodSize)
+        appendBigEndian(UInt64(AMQP_BASIC_PUBLISH_METHOD), bytes: 4)
+        frames.append(contentsOf: scratch[0..<methodSize])
+        frames.append(UInt8(AMQP_FRAME_END))
+        let propertiesSize = Int(
+            scratch.withUnsafeMutableBytes { buffer in
+                amqp_encode_properties(
+                    UInt16(AMQP_BASIC_CLASS), &properties, amqp_bytes_t(len: buffer.count, bytes: buffer.baseAddress))
+            })
+        guard propertiesSize >= 0, 12 + propertiesSize <= frameMax - 8 else {
+            frames.removeSubrange(start...)
+            return false
+        }
+        appendFrameHeader(type: AMQP_FRAME_HEADER, channel: channel, size: 12 + propertiesSize)
+        appendBigEndian(UInt64(AMQP_BASIC_CLASS), bytes: 2)
+        appendBigEndian(0, bytes: 2)
+        appendBigEndian(UInt64(message.body.count), bytes: 8)
+        frames.append(contentsOf: scratch[0..<propertiesSize])
+        frames.append(UInt8(AMQP_FRAME_END))
+        let chunk = frameMax - 8
+        var offset = 0
+        while offset < message.body.count {
+            let size = min(chunk, message.body.count - offset)
+            appendFrameHeader(type: AMQP_FRAME_BODY, channel: channel, size: size)
+            let from = message.body.startIndex + offset
+            frames.append(contentsOf: message.body[from..<(from + size)])
+            frames.append(UInt8(AMQP_FRAME_END))
+            offset += size
+        }
+        return true
+    }
+
+    private func appendFrameHeader(type: Int32, channel: UInt16, size: Int) {
+        frames.append(UInt8(type))
+        appendBigEndian(UInt64(channel), bytes: 2)
+        appendBigEndian(UInt64(size), bytes: 4)
+    }
+
+    private func appendBigEndian(_ value: UInt64, bytes: Int) {
+        for shift in stride(from: (bytes - 1) * 8, through: 0, by: -8) {
+            frames.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
+    }
+
+    /// Writes the frames `send(_:on:)` queued, waiting for room in the socket as rabbitmq-c does
+    /// (up to the RPC timeout). A failure drops the connection; unconfirmed publishes go out again
+    /// on the next one.
+    private func flushFrames() {
+        guard !frames.isEmpty else { return }
+        defer { frames.removeAll(keepingCapacity: true) }
+        guard let connection else { return }
+        let fd = amqp_get_sockfd(connection)
+        var written = 0
+        let deadline = ContinuousClock.now.advanced(by: configuration.rpcTimeout)
+        while written < frames.count {
+            let n = frames.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                written += n
+            } else if n < 0, errno == EINTR {
+                continue
+            } else if n < 0, errno == EAGAIN || errno == EWOULDBLOCK, ContinuousClock.now < deadline {
+                var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&writable, 1, 100)
+            } else {
+                return connectionLost(.library(AMQP_STATUS_SOCKET_ERROR.rawValue))
+            }
+        }
     }
 
     private func basicPublish(_ message: AMQPMessage, connection: amqp_connection_state_t, channel: UInt16) -> Int32 {
