@@ -32,6 +32,38 @@ struct AMQPConnectionTests {
         await connection.close()
     }
 
+    @Test(.timeLimit(.minutes(1))) func aBatchOfBodiesFromEmptyToManyFramesArrivesWhole() async throws {
+        let connection = try await TestBroker.connect()
+        let channel = try await connection.openChannel()
+        let queue = TestBroker.uniqueName("frames")
+        try await channel.declare(AMQPQueue(queue, durable: false, autoDelete: true))
+        try await channel.enableConfirms()
+        let consumer = try await channel.consume(queue: queue)
+        // Empty, one frame, exactly a frame's room (frame_max 131072 less 8), one byte more, and
+        // several frames: written at once, they must come back byte for byte, in order.
+        let sizes = [0, 1, 131_064, 131_065, 400_000]
+        let bodies = sizes.enumerated().map { index, size in
+            Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+        }
+        let results = await channel.publish(
+            batch: bodies.enumerated().map { index, body in
+                AMQPMessage(
+                    routingKey: queue, body: body,
+                    properties: AMQPProperties(headers: ["index": .int(Int64(index))], messageID: "m-\(index)"))
+            })
+        #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
+        var iterator = consumer.makeAsyncIterator()
+        for (index, body) in bodies.enumerated() {
+            let delivery = try #require(try await iterator.next())
+            #expect(delivery.properties.messageID == "m-\(index)")
+            #expect(delivery.properties.headers["index"] == .int(Int64(index)))
+            #expect(delivery.body == body, "body \(index) of \(body.count) bytes")
+            delivery.ack()
+        }
+        try await channel.deleteQueue(queue)
+        await connection.close()
+    }
+
     @Test func manyPipelinedPublishesAreAllConfirmed() async throws {
         let connection = try await TestBroker.connect()
         let channel = try await connection.openChannel()
