@@ -6,22 +6,27 @@ import Foundation
 #endif
 
 /// A TCP port nothing listens on right now, for a test server's HTTP port.
+///
+/// Picked below the kernel's ephemeral range (32768 and up on Linux): a port the kernel hands
+/// out for `bind(0)` may be handed again to another test's server (tests run in parallel)
+/// between this check and the test server's own bind; one from below the range never is.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic -> Int32 in
-            guard bind(fd, generic, length) == 0 else { return -1 }
-            return getsockname(fd, generic, &length)
+    for _ in 0..<100 {
+        let port = Int.random(in: 20_000..<32_000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(fd, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
+        if bound == 0 { return port }
     }
-    guard bound == 0 else { throw TestFailure("cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw TestFailure("cannot find a free port")
 }
 
 struct HTTPReply {
