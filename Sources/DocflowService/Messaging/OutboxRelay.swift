@@ -35,7 +35,6 @@ final class OutboxRelay: Service, Sendable {
         /// On the wire, in order.
         var rounds: [Round] = []
         var nextRound = 0
-        var unconfirmed = 0
         /// Batches handed over that wait for the loop, in `seq` order.
         var handed: [OutboxBatch] = []
         var handedMessages = 0
@@ -50,6 +49,9 @@ final class OutboxRelay: Service, Sendable {
         var lastDelete = ContinuousClock.now
         /// The loop was asked to delete; asked once per pile-up.
         var deleteAsked = false
+
+        /// Messages on the wire the broker has not answered for.
+        var unconfirmed: Int { rounds.reduce(0) { $0 + $1.messageCount } }
     }
 
     private let store: Store
@@ -243,7 +245,6 @@ final class OutboxRelay: Service, Sendable {
             number: state.nextRound, batches: batches, messageCount: batches.reduce(0) { $0 + $1.messages.count })
         state.nextRound += 1
         state.submitted = batches[batches.count - 1].seq
-        state.unconfirmed += round.messageCount
         state.rounds.append(round)
         return round
     }
@@ -270,7 +271,6 @@ final class OutboxRelay: Service, Sendable {
             }
             while let round = state.rounds.first, let results = round.results {
                 state.rounds.removeFirst()
-                state.unconfirmed -= round.messageCount
                 guard state.failure == nil else { continue }
                 let (count, failure) = settle(round, results, &state)
                 if count > 0 { confirmed.append((round.batches[0].messages[0].exchange, count)) }
