@@ -9,19 +9,23 @@ import Synchronization
 /// in order. No process-wide state: several engines can live in one process (tests do).
 public final class Engine: Sendable {
     public let journal: Journal
-    private let store: Store
+    let store: Store
     private let executors: StepExecutors
     private let slots: AsyncSemaphore
     private let stopping = AtomicFlag()
     private let running = Mutex<[String: Running]>([:])
-    private let logger: Logger
+    let logger: Logger
     private let executor: (@Sendable () -> (any TaskExecutor)?)?
     let metrics: EngineMetrics
 
     private struct Running {
         let cancelled: AtomicFlag
-        let done: WakeSignal
+        /// Opens once the execution's end is committed (or it was left for a restart).
+        let done: Latch
     }
+
+    /// Signalled when the last running execution leaves while the engine stops.
+    private let drained = WakeSignal()
 
     /// - Parameter executor: where each execution's task runs; `JQPool.executor` puts it on a jq
     ///   worker's thread, so that its jq steps cost no hop between threads. nil: the global executor.
@@ -39,22 +43,13 @@ public final class Engine: Sendable {
         self.logger = logger
     }
 
-    /// A new execution of `workflow`, committed (with `workflow.started`) before it returns, then
-    /// run in the background.
-    public func start(_ workflow: Workflow, triggeredBy: TriggerType, triggerData: JSONValue) async throws -> Execution
-    {
-        let execution = Execution(workflow: workflow, triggeredBy: triggeredBy, triggerData: triggerData)
-        try await journal.commit(.started(execution))
-        launch(execution)
-        return execution
-    }
-
     /// Runs an execution that is already committed as `running`, or whose start is being
     /// committed under `start` (then it runs only steps without side effects until that is done,
-    /// and drops out without a trace if the start is refused).
-    public func launch(_ execution: Execution, start: CommitTicket? = nil) {
+    /// and drops out without a trace if the start is refused). Only the start paths
+    /// (`Engine+Start.swift`) call it.
+    func launch(_ execution: Execution, start: CommitTicket? = nil) {
         let cancelled = AtomicFlag()
-        let done = WakeSignal()
+        let done = Latch()
         let accepted = running.withLock { running -> Bool in
             guard running[execution.id] == nil else { return false }
             running[execution.id] = Running(cancelled: cancelled, done: done)
@@ -75,25 +70,15 @@ public final class Engine: Sendable {
             // It stays `running` here until its end is committed, so `cancel` and `stop` wait
             // for that; the task does not.
             let leave = { @Sendable [self] in
-                running.withLock { _ = $0.removeValue(forKey: execution.id) }
-                done.signal()
+                let empty = running.withLock { running -> Bool in
+                    running.removeValue(forKey: execution.id)
+                    return running.isEmpty
+                }
+                done.open()
+                if empty, stopping.isSet { drained.signal() }
             }
             if let ending { ending.onResolve { _ in leave() } } else { leave() }
         }
-    }
-
-    /// Resumes every execution left `running` by an earlier process: steps that completed are
-    /// kept, the one in flight runs again (at-least-once).
-    @discardableResult
-    public func resumeInterrupted() async throws -> Int {
-        let executions = try await store.read { db in try ExecutionRepository.fetchRunning(db) }
-        for execution in executions {
-            logger.info(
-                "resuming an interrupted execution",
-                metadata: ["execution_id": "\(execution.id)", "workflow_id": "\(execution.workflowID)"])
-            launch(execution)
-        }
-        return executions.count
     }
 
     /// Asks a running execution to stop at its next step boundary and waits up to `wait` for it;
@@ -101,23 +86,19 @@ public final class Engine: Sendable {
     public func cancel(executionID: String, wait: Duration = .seconds(10)) async -> Bool {
         guard let entry = running.withLock({ $0[executionID] }) else { return false }
         entry.cancelled.set()
-        let deadline = ContinuousClock.now.advanced(by: wait)
-        while running.withLock({ $0[executionID] != nil }), ContinuousClock.now < deadline {
-            await entry.done.wait(timeout: .milliseconds(50))
-        }
+        _ = await entry.done.wait(timeout: wait)
         return true
     }
 
-    /// Runs a failed execution again from its failed step, keeping what completed before it.
-    public func retry(_ execution: Execution) async throws -> Execution {
-        var reopened = execution
-        reopened.status = .running
-        reopened.completedAt = nil
-        reopened.error = nil
-        reopened.log.removeAll { $0.status != .completed }
-        try await journal.commit(.retried(reopened))
-        launch(reopened)
-        return reopened
+    /// Cancels a `running` execution: at its next step boundary when it runs here, else (an
+    /// orphan, say of a process that was replaced) by writing its end at once.
+    public func cancel(_ execution: Execution) async throws {
+        guard await !cancel(executionID: execution.id) else { return }
+        var cancelled = execution
+        cancelled.status = .cancelled
+        cancelled.completedAt = Date()
+        cancelled.error = "cancelled"
+        try await journal.commit(.finished(cancelled))
     }
 
     public func isRunning(_ executionID: String) -> Bool {
@@ -125,12 +106,15 @@ public final class Engine: Sendable {
     }
 
     /// Stops at step boundaries: each running execution finishes its current step, is left
-    /// `running` in the database, and resumes when docflow starts again.
+    /// `running` in the database, and resumes when docflow starts again. Waits up to `wait`, or
+    /// until the calling task is cancelled.
     public func stop(wait: Duration = .seconds(25)) async {
         stopping.set()
         let deadline = ContinuousClock.now.advanced(by: wait)
-        while running.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        while running.withLock({ !$0.isEmpty }), !Task.isCancelled {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
+            await drained.wait(timeout: min(left, .seconds(1)))
         }
         let left = running.withLock { $0.count }
         if left > 0 {

@@ -57,7 +57,8 @@ struct ExecutionRunner {
                 logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
                 return nil
             case .abandoned:
-                Self.abandon(execution.id, journal: journal, logger: logger)
+                logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
+                journal.abandon(execution.id)
                 return nil
             }
         }
@@ -86,7 +87,8 @@ struct ExecutionRunner {
             await record(run)
             return step.onError == .continue ? .next(step.next ?? following(position)) : .failed(run.error!)
         }
-        if executor.hasSideEffects, await !startIsWritten() { return .abandoned }
+        let capabilities = step.type.capabilities
+        if capabilities.effects == .external, await !startIsWritten() { return .abandoned }
         let policy = step.retry ?? executor.defaultRetry
         let timeout = Duration.milliseconds(step.timeoutMs ?? StepDefinition.defaultTimeoutMs)
         let startedAt = Date()
@@ -104,10 +106,13 @@ struct ExecutionRunner {
                 latestOutput: execution.log.last { $0.status == .completed }?.output,
                 parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)
             let result =
-                executor.isLight
-                ? await Self.execute(step, on: executor, context: context)
-                : await withTaskExecutorPreference(globalConcurrentExecutor) {
-                    await Self.execute(step, on: executor, context: context)
+                switch capabilities.placement {
+                case .executionThread:
+                    await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
+                case .sharedExecutor:
+                    await withTaskExecutorPreference(globalConcurrentExecutor) {
+                        await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
+                    }
                 }
             let elapsed = ContinuousClock.now - begin
             run.durationMs = Int(elapsed.milliseconds)
@@ -145,10 +150,11 @@ struct ExecutionRunner {
     }
 
     /// Runs a step, under a deadline of the engine's unless the executor keeps its own.
-    private static func execute(_ step: StepDefinition, on executor: any StepExecutor, context: StepContext) async
-        -> Result<StepResult, StepError>
-    {
-        guard executor.enforcesDeadline else {
+    private static func execute(
+        _ step: StepDefinition, on executor: any StepExecutor, deadline: StepCapabilities.Deadline,
+        context: StepContext
+    ) async -> Result<StepResult, StepError> {
+        guard deadline == .executor else {
             return await withDeadline(context.timeout) { () async throws(StepError) -> StepResult in
                 try await executor.execute(step, context: context)
             }
@@ -190,13 +196,6 @@ struct ExecutionRunner {
         }
     }
 
-    /// The start was refused: the trigger had started this workflow before. Tells the journal
-    /// that nothing more of the execution will come.
-    private static func abandon(_ executionID: String, journal: Journal, logger: Logger) {
-        logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
-        _ = journal.enqueue(.abandoned(executionID: executionID), urgent: false)
-    }
-
     /// Logs every step off the taken path as skipped, then queues the execution's end and returns
     /// its ticket without waiting for the commit (the runner's slot is free at once). A start
     /// still pending commits in the same transaction; if it is refused, the journal drops the
@@ -228,7 +227,8 @@ struct ExecutionRunner {
             self.start = nil
             start.onResolve { result in
                 guard case .success(true) = result else {
-                    return Self.abandon(execution.id, journal: journal, logger: logger)
+                    logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
+                    return journal.abandon(execution.id)
                 }
                 report()
             }

@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 
 /// A change of an execution's state, written with its status event in the same transaction.
-public enum Transition: Sendable {
+enum Transition: Sendable {
     /// A new execution: its row and `workflow.started`.
     case started(Execution)
     /// A new execution from a trigger, written only if its workflow is still enabled and
@@ -33,7 +33,7 @@ public enum Transition: Sendable {
 }
 
 /// Whether a queued transition was written, once its transaction is over.
-public final class CommitTicket: Sendable {
+final class CommitTicket: Sendable {
     private struct State {
         var result: Result<Bool, any Error>?
         var waiters: [CheckedContinuation<Bool, any Error>] = []
@@ -44,13 +44,13 @@ public final class CommitTicket: Sendable {
     /// Asks the journal to commit now, for a transition queued without hurry.
     private let expedite: (@Sendable () -> Void)?
 
-    public init(expedite: (@Sendable () -> Void)? = nil) {
+    init(expedite: (@Sendable () -> Void)? = nil) {
         self.expedite = expedite
     }
 
     /// True when written, false when a `triggered` transition was refused; throws when the
     /// database would not take it. Waiting makes the commit urgent.
-    public func wait() async throws -> Bool {
+    func wait() async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
             let result = state.withLock { state -> Result<Bool, any Error>? in
                 if state.result == nil { state.waiters.append(continuation) }
@@ -66,7 +66,7 @@ public final class CommitTicket: Sendable {
 
     /// Calls `callback` with the outcome, at once if it is known, else on the journal's writer
     /// thread right after the commit: keep it short (an ack, a launch).
-    public func onResolve(_ callback: @escaping @Sendable (Result<Bool, any Error>) -> Void) {
+    func onResolve(_ callback: @escaping @Sendable (Result<Bool, any Error>) -> Void) {
         let result = state.withLock { state -> Result<Bool, any Error>? in
             if state.result == nil { state.callbacks.append(callback) }
             return state.result
@@ -91,6 +91,9 @@ public final class CommitTicket: Sendable {
 /// Writes execution history with group commit: transitions from every running execution queue
 /// up while a transaction commits, and the next transaction takes them all. Order is kept, so the
 /// status events of one execution are published in the order they happened.
+///
+/// Only the engine queues transitions (`Engine+Start.swift` and the runners): a trigger or the
+/// API starts an execution through `Engine.start`.
 ///
 /// `append` does not wait for the commit (an execution moves on while its history is written);
 /// `commit` does. Nothing is published before it is committed: the events of one transaction go
@@ -150,7 +153,7 @@ public final class Journal: Sendable {
 
     /// Queues a transition; returns at once unless the queue is full. It is committed with the
     /// next urgent one, or within a few milliseconds.
-    public func append(_ transition: Transition) async {
+    func append(_ transition: Transition) async {
         let full = state.withLock { $0.pending.count >= backpressureLimit }
         if full {
             _ = try? await commit(transition)
@@ -162,14 +165,14 @@ public final class Journal: Sendable {
     /// Queues a transition and returns once it is committed: true when it was written, false
     /// when a `triggered` one was refused (claimed before, or its workflow disabled).
     @discardableResult
-    public func commit(_ transition: Transition) async throws -> Bool {
+    func commit(_ transition: Transition) async throws -> Bool {
         try await enqueue(transition).wait()
     }
 
     /// Queues a transition at once (so later ones queue behind it) and returns a ticket that says
     /// when it is committed. Not `urgent`, it waits for company like `append` until someone
     /// waits for the ticket.
-    public func enqueue(_ transition: Transition, urgent: Bool = true) -> CommitTicket {
+    func enqueue(_ transition: Transition, urgent: Bool = true) -> CommitTicket {
         var expedite: (@Sendable () -> Void)?
         if !urgent { expedite = { [weak self] in self?.expedite() } }
         let ticket = CommitTicket(expedite: expedite)
@@ -203,7 +206,7 @@ public final class Journal: Sendable {
     /// Writes a transition inside a caller's transaction, for changes that start executions
     /// together with something else (a trigger claim, an idempotency record).
     @discardableResult
-    public func write(_ db: Database, _ transition: Transition) throws -> Bool {
+    func write(_ db: Database, _ transition: Transition) throws -> Bool {
         let events = events(for: transition)
         guard try Self.apply(db, transition, skipRow: false) else { return false }
         try Outbox.append(db, events)

@@ -125,9 +125,6 @@ public struct DocumentSource: Sendable {
 public struct ParseStep: StepExecutor {
     let source: DocumentSource
 
-    /// Reading a document (a file, an HTTP GET) changes nothing outside.
-    public var hasSideEffects: Bool { false }
-
     public init(source: DocumentSource) {
         self.source = source
     }

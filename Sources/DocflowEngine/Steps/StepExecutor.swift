@@ -1,35 +1,19 @@
 import DocflowCore
 import Foundation
 
-/// Runs one type of step. The engine owns retries, timeouts, logging and events; an executor
-/// only turns a step's config and context into an output or an error.
+/// Runs one type of step. The engine owns retries, timeouts, threads, logging and events; an
+/// executor only turns a step's config and context into an output or an error. How the engine
+/// treats the steps of a type (thread, side effects, deadline) is the type's
+/// `StepType.capabilities`, not the executor's to say.
 public protocol StepExecutor: Sendable {
     /// The retry policy of steps of this type that set none.
     var defaultRetry: RetryPolicy { get }
-
-    /// Whether the executor stops its own work at `context.deadline` (then the engine does not
-    /// race it against a timer of its own).
-    var enforcesDeadline: Bool { get }
-
-    /// Whether running a step reaches the world outside docflow (sends, or asks another service
-    /// to work). Before such a step an execution waits until its start is committed, so a trigger
-    /// that turns out to be a duplicate never sends anything.
-    var hasSideEffects: Bool { get }
-    /// Whether a step does next to no work on the calling thread (it waits for a jq helper).
-    /// Such steps run on their execution's own thread; the others on the global executor, so
-    /// they never hold up that thread (see `Engine`'s `executor`).
-    var isLight: Bool { get }
 
     func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult
 }
 
 extension StepExecutor {
     public var defaultRetry: RetryPolicy { .none }
-
-    public var enforcesDeadline: Bool { false }
-
-    public var hasSideEffects: Bool { true }
-    public var isLight: Bool { false }
 }
 
 /// What a step sees when it runs.
@@ -118,8 +102,6 @@ public struct StepExecutors: Sendable {
 /// Fails steps of a type this build of docflow cannot run yet, saying so.
 public struct UnavailableStep: StepExecutor {
     public let type: StepType
-
-    public var hasSideEffects: Bool { false }
 
     public init(_ type: StepType) {
         self.type = type

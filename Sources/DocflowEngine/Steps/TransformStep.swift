@@ -9,12 +9,6 @@ public struct TransformStep: StepExecutor {
         self.jq = jq
     }
 
-    /// The jq pool kills a program at its deadline.
-    public var enforcesDeadline: Bool { true }
-
-    public var hasSideEffects: Bool { false }
-    public var isLight: Bool { true }
-
     public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)
         switch results.count {
@@ -33,12 +27,6 @@ public struct ConditionStep: StepExecutor {
     public init(jq: JQPool) {
         self.jq = jq
     }
-
-    /// The jq pool kills a program at its deadline.
-    public var enforcesDeadline: Bool { true }
-
-    public var hasSideEffects: Bool { false }
-    public var isLight: Bool { true }
 
     public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)

@@ -22,7 +22,7 @@ struct ExecutionsAPI: Sendable {
             if let body = request.body, body.objectValue == nil {
                 throw APIError.validation(field: "body", "must be an object")
             }
-            return try await start(workflowID: id, triggeredBy: .manual, triggerData: triggerData, request: request)
+            return try await execute(workflowID: id, triggerData: triggerData, request: request)
         }
         router.on("GET", "/api/workflows/{id}/executions") { request, parameters in
             let id = parameters["id"]
@@ -41,14 +41,7 @@ struct ExecutionsAPI: Sendable {
                     "execution \(execution.id) is \(execution.status.rawValue); only running executions can be cancelled"
                 )
             }
-            if await !engine.cancel(executionID: execution.id) {
-                // Not running in this worker (an orphan): end it here.
-                var cancelled = execution
-                cancelled.status = .cancelled
-                cancelled.completedAt = Date()
-                cancelled.error = "cancelled"
-                try await engine.journal.commit(.finished(cancelled))
-            }
+            try await engine.cancel(execution)
             return .ok(try await context.execution(execution.id, of: execution.workflowID).json())
         }
         router.on("POST", "/api/workflows/{id}/executions/{execution_id}/retry") { _, parameters in
@@ -76,25 +69,20 @@ struct ExecutionsAPI: Sendable {
 
     /// Creates and starts an execution in one transaction with the request's idempotency record;
     /// a replayed request starts nothing and gets the first reply.
-    func start(workflowID: String, triggeredBy: TriggerType, triggerData: JSONValue, request: APIRequest)
-        async throws -> APIResponse
-    {
-        let journal = context.engine.journal
-        let box = Box<Execution>()
-        let (response, replayed) = try await context.mutate(request) { db in
+    func execute(workflowID: String, triggerData: JSONValue, request: APIRequest) async throws -> APIResponse {
+        let engine = context.engine
+        return try await context.mutate(request) { db in
             guard let workflow = try WorkflowRepository.fetch(db, id: workflowID) else {
                 throw APIError.notFound("workflow \(workflowID) does not exist")
             }
             guard workflow.enabled else {
                 throw APIError.conflict("workflow \(workflowID) is disabled; enable it to execute it")
             }
-            let execution = Execution(workflow: workflow, triggeredBy: triggeredBy, triggerData: triggerData)
-            try journal.write(db, .started(execution))
-            box.set(execution)
+            guard let execution = try engine.start(.manual(workflow, triggerData: triggerData), in: db).execution else {
+                throw APIError.conflict("workflow \(workflowID) is disabled; enable it to execute it")
+            }
             return .accepted(execution.startedJSON())
-        }
-        if !replayed, let execution = box.value { context.engine.launch(execution) }
-        return response
+        }.response
     }
 }
 

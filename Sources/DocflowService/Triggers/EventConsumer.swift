@@ -72,28 +72,13 @@ final class EventConsumer: Service, Sendable {
         let triggerData = JSONValue.object(data)
         let workflows = index.matches(event: event.name, data: event.data)
         guard !workflows.isEmpty else { return delivery.ack() }
-        // A first delivery starts running at once, while its start commits (steps with side effects
-        // wait for that commit); a redelivered one, likely claimed before, waits for it first.
-        let speculative = !delivery.redelivered
         let settle = Settlement(delivery: delivery, count: workflows.count, logger: logger)
         for workflow in workflows {
-            let execution = Execution(workflow: workflow, triggeredBy: .event, triggerData: triggerData)
-            // A speculative start needs no commit of its own: its end (or its first step with
-            // side effects) asks for one, and the ack follows that commit.
-            let ticket = engine.journal.enqueue(
-                .triggered(execution, claim: "event:\(event.id)"), urgent: !speculative)
-            if speculative { engine.launch(execution, start: ticket) }
-            ticket.onResolve { [engine, logger] result in
-                if case .success(let written) = result {
-                    if written, !speculative {
-                        engine.launch(execution)
-                    } else if !written {
-                        logger.debug(
-                            "event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
-                        if !speculative {
-                            _ = engine.journal.enqueue(.abandoned(executionID: execution.id), urgent: false)
-                        }
-                    }
+            let request = StartRequest.event(
+                workflow, eventID: event.id, triggerData: triggerData, redelivered: delivery.redelivered)
+            engine.start(request) { [logger] result in
+                if case .success(.refused) = result {
+                    logger.debug("event already started this workflow", metadata: ["workflow_id": "\(workflow.id)"])
                 }
                 settle.resolved(result)
             }
@@ -113,7 +98,7 @@ final class EventConsumer: Service, Sendable {
             state = Mutex((count, nil))
         }
 
-        func resolved(_ result: Result<Bool, any Error>) {
+        func resolved(_ result: Result<StartOutcome, any Error>) {
             let (done, error) = state.withLock { state -> (Bool, (any Error)?) in
                 if case .failure(let error) = result, state.error == nil { state.error = error }
                 state.left -= 1

@@ -63,15 +63,14 @@ final class Scheduler: Service, Sendable {
                     "skipping a slot of a disabled workflow", metadata: ["workflow_id": "\(schedule.workflowID)"])
                 return nil
             }
-            let execution = Execution(
-                workflow: workflow, triggeredBy: .scheduled,
+            let request = StartRequest.schedule(
+                workflow, slot: slot,
                 triggerData: [
                     "scheduled_at": .string(RFC3339.string(from: slot)),
                     "cron_expression": .string(current.cronExpression),
                     "timezone": .string(current.timezone),
                 ])
-            let claim = "schedule:\(RFC3339.string(from: slot))"
-            return try engine.journal.write(db, .triggered(execution, claim: claim)) ? execution : nil
+            return try engine.start(request, in: db).execution
         }
         didCommit()
         if let execution {
@@ -81,7 +80,6 @@ final class Scheduler: Service, Sendable {
                     "workflow_id": "\(schedule.workflowID)", "execution_id": "\(execution.id)",
                     "slot": "\(RFC3339.string(from: slot))",
                 ])
-            engine.launch(execution)
         }
     }
 

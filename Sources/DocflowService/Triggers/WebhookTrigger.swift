@@ -2,7 +2,6 @@ import DocflowCore
 import DocflowEngine
 import DocflowStore
 import Foundation
-import GRDB
 
 /// `POST /hooks/{workflow_id}` (contract section 3): starts a `webhook` workflow with the JSON
 /// body as its `trigger_data`, after checking the signature when the workflow has a secret.
@@ -40,28 +39,20 @@ struct WebhookTrigger: Sendable {
                 throw APIError.badRequest("webhook body is \(error)")
             }
         }
-        let execution = Execution(workflow: workflow, triggeredBy: .webhook, triggerData: triggerData)
-        if let idempotencyKey, !idempotencyKey.isEmpty {
-            let claim = "webhook:\(idempotencyKey)"
-            guard try await engine.journal.commit(.triggered(execution, claim: claim)) else {
-                return try await earlier(workflowID: workflowID, claim: claim)
-            }
-        } else {
-            try await engine.journal.commit(.started(execution))
-        }
-        engine.launch(execution)
+        let request = StartRequest.webhook(workflow, idempotencyKey: idempotencyKey, triggerData: triggerData)
+        var execution = try await engine.start(request).execution
+        if execution == nil { execution = try await earlier(workflowID: workflowID, claim: request.claim) }
+        guard let execution else { throw APIError.conflict("workflow \(workflowID) is disabled") }
         return APIResponse(status: 202, body: execution.startedJSON())
     }
 
     /// The execution an earlier delivery of the same hook started.
-    private func earlier(workflowID: String, claim: String) async throws -> APIResponse {
-        let execution = try await store.read { db -> Execution? in
-            let id = try String.fetchOne(
-                db, sql: "SELECT execution_id FROM trigger_claims WHERE workflow_id = ? AND trigger_key = ?",
-                arguments: [workflowID, claim])
-            return try id.flatMap { try ExecutionRepository.fetch(db, id: $0) }
+    private func earlier(workflowID: String, claim: String?) async throws -> Execution? {
+        guard let claim else { return nil }
+        return try await store.read { db in
+            try TriggerClaims.execution(db, workflowID: workflowID, key: claim).flatMap {
+                try ExecutionRepository.fetch(db, id: $0)
+            }
         }
-        guard let execution else { throw APIError.conflict("workflow \(workflowID) is disabled") }
-        return APIResponse(status: 202, body: execution.startedJSON())
     }
 }

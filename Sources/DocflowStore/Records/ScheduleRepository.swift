@@ -73,6 +73,13 @@ public enum TriggerClaims {
         try statement.execute(arguments: [workflowID, key, executionID, StoredDate.string(Date())])
         return db.changesCount > 0
     }
+
+    /// The execution that took the claim, if it was taken.
+    public static func execution(_ db: Database, workflowID: String, key: String) throws -> String? {
+        try String.fetchOne(
+            db, sql: "SELECT execution_id FROM trigger_claims WHERE workflow_id = ? AND trigger_key = ?",
+            arguments: [workflowID, key])
+    }
 }
 
 extension WorkflowRepository {

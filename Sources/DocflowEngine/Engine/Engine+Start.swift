@@ -1,0 +1,96 @@
+import DocflowCore
+import DocflowStore
+import Foundation
+import GRDB
+
+/// The one way an execution starts. Every trigger and the API hand a `StartRequest` to one of
+/// these; they own the claim, the speculative start, the abandon of a refused one, and the
+/// launch after the commit. They differ only in what the caller waits for.
+extension Engine {
+    /// Starts without waiting: returns at once (it may run on a connection's thread), and calls
+    /// `onResolve` once the start is committed or refused, on the journal's thread (keep it
+    /// short: an ack). A speculative request runs its steps without side effects meanwhile;
+    /// the others launch after the commit.
+    public func start(
+        _ request: StartRequest, onResolve: @escaping @Sendable (Result<StartOutcome, any Error>) -> Void
+    ) {
+        let execution = Execution(
+            workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
+        let speculative = request.speculative
+        // A speculative start needs no commit of its own: its end, or its first step with side
+        // effects, asks for one.
+        let ticket = journal.enqueue(Self.transition(execution, request.claim), urgent: !speculative)
+        if speculative { launch(execution, start: ticket) }
+        ticket.onResolve { [self] result in
+            switch result {
+            case .success(true):
+                if !speculative { launch(execution) }
+                onResolve(.success(.started(execution)))
+            case .success(false):
+                // A speculative runner tells the journal itself when it gives up.
+                if !speculative { journal.abandon(execution.id) }
+                onResolve(.success(.refused))
+            case .failure(let error):
+                onResolve(.failure(error))
+            }
+        }
+    }
+
+    /// Starts and returns once the start is committed (or refused).
+    public func start(_ request: StartRequest) async throws -> StartOutcome {
+        var request = request
+        request.speculative = false
+        return try await withCheckedThrowingContinuation { continuation in
+            start(request) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Writes the start inside the caller's transaction, with what else it writes (an idempotency
+    /// record, a schedule's next slot); the execution is launched if and when that transaction
+    /// commits. The caller wakes the outbox relay after its commit.
+    package func start(_ request: StartRequest, in db: Database) throws -> StartOutcome {
+        let execution = Execution(
+            workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
+        guard try journal.write(db, Self.transition(execution, request.claim)) else { return .refused }
+        db.afterNextTransaction(onCommit: { [self] _ in launch(execution) })
+        return .started(execution)
+    }
+
+    /// Runs a failed execution again from its failed step, keeping what completed before it.
+    public func retry(_ execution: Execution) async throws -> Execution {
+        var reopened = execution
+        reopened.status = .running
+        reopened.completedAt = nil
+        reopened.error = nil
+        reopened.log.removeAll { $0.status != .completed }
+        try await journal.commit(.retried(reopened))
+        launch(reopened)
+        return reopened
+    }
+
+    /// Resumes every execution left `running` by an earlier process: steps that completed are
+    /// kept, the one in flight runs again (at-least-once).
+    @discardableResult
+    public func resumeInterrupted() async throws -> Int {
+        let executions = try await store.read { db in try ExecutionRepository.fetchRunning(db) }
+        for execution in executions {
+            logger.info(
+                "resuming an interrupted execution",
+                metadata: ["execution_id": "\(execution.id)", "workflow_id": "\(execution.workflowID)"])
+            launch(execution)
+        }
+        return executions.count
+    }
+
+    private static func transition(_ execution: Execution, _ claim: String?) -> Transition {
+        if let claim { .triggered(execution, claim: claim) } else { .started(execution) }
+    }
+}
+
+extension Journal {
+    /// A refused start's runner gave up, or it never had one: the journal forgets the execution
+    /// (transitions of it still queued are dropped, and nothing of it is published).
+    func abandon(_ executionID: String) {
+        _ = enqueue(.abandoned(executionID: executionID), urgent: false)
+    }
+}
