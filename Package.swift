@@ -127,6 +127,7 @@ let package = Package(
             name: "DocflowServiceTests",
             dependencies: ["DocflowService", "DocflowCore", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
         // Helpers the integration test targets share.
         .target(name: "DocflowTestSupport", path: "Tests/DocflowTestSupport"),
         .testTarget(

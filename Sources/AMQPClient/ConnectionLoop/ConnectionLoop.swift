@@ -1,0 +1,146 @@
+import CRabbitMQ
+import Foundation
+import Logging
+import Synchronization
+
+/// The state of one connection, touched only by its thread.
+///
+/// The loop does the I/O; the bookkeeping is in value types that take events and return what to
+/// send: `DeliveryAcks` (ack coalescing), `PublishConfirms` (publisher confirms), `FrameEncoder`
+/// (publish frames). Its jobs live in extensions: `+Connect` (connect, restore, lose),
+/// `+RPC` (synchronous commands), `+Publish`, `+Acks`, `+Dispatch` (incoming frames) and
+/// `+Errors` (replies to errors).
+final class ConnectionLoop {
+    typealias Completion<T> = (Result<T, any Error>) -> Void
+
+    let configuration: AMQPConfiguration
+    var logger: Logger
+    let inbox: Inbox
+    let shared: AMQPConnection.Shared
+    /// Deliveries refer to it so they can be settled; weak, so dropping the connection closes it.
+    weak var owner: AMQPConnection?
+
+    var connection: amqp_connection_state_t?
+    var channels: [UInt16: ChannelState] = [:]
+    var topology: [TopologyItem] = []
+    /// Work that needs the connection up, held while it is down.
+    var deferred: [() -> Void] = []
+    var channelsToReopen: Set<UInt16> = []
+    /// Generations of channels: a new one each time a channel opens (see `DeliveryAcks`).
+    var generationCounter: UInt64 = 0
+    var stopping = false
+    /// Frames of confirmed publishes not yet written (see `flushFrames`).
+    var frames = FrameEncoder()
+    /// Reused for what the state machines return, so settling allocates nothing per frame.
+    var ackActions: [AckAction] = []
+    var outcomes: [PublishConfirms<Completion<Void>>.Outcome] = []
+    var backoff: Duration
+
+    init(configuration: AMQPConfiguration, logger: Logger, inbox: Inbox, shared: AMQPConnection.Shared) {
+        self.configuration = configuration
+        self.logger = logger
+        self.logger[metadataKey: "amqp"] = .string(configuration.connectionName)
+        self.inbox = inbox
+        self.shared = shared
+        self.backoff = configuration.initialBackoff
+    }
+
+    var isConnected: Bool { connection != nil }
+
+    func run() {
+        while !stopping {
+            if connection == nil {
+                do {
+                    try connect()
+                    backoff = configuration.initialBackoff
+                } catch {
+                    let failure = error
+                    shared.withLock { $0.lastError = failure }
+                    logger.warning(
+                        "broker unavailable, retrying",
+                        metadata: [
+                            "error": "\(failure)", "retry_in": "\(backoff)", "broker": "\(configuration.redacted)",
+                        ])
+                    waitForCommands(timeoutMs: Int32(backoff.milliseconds))
+                    runCommands()
+                    backoff = min(backoff * 2, configuration.maxBackoff)
+                    continue
+                }
+            }
+            runCommands()
+            if connection != nil { pumpFrames() }
+            reopenClosedChannels()
+            if connection != nil, !stopping { waitForTraffic() }
+        }
+        shutdown()
+    }
+
+    private func runCommands() {
+        let commands = inbox.drain()
+        // Corked, the frames of every publish and ack in this round leave in as few TCP segments
+        // as fit: rabbitmq-c sends each frame on its own, and the broker reads each segment.
+        let corked = commands.count > 1 ? cork(true) : nil
+        for command in commands {
+            command(self)
+            // A command's publishes leave before anything the next one sends.
+            flushFrames()
+        }
+        flushAcks()
+        if let corked { _ = cork(false, fd: corked) }
+    }
+
+    /// Sets TCP_CORK on the connection's socket; returns the socket.
+    func cork(_ on: Bool, fd: Int32? = nil) -> Int32? {
+        guard let socket = fd ?? connection.map({ amqp_get_sockfd($0) }), socket >= 0 else { return nil }
+        var value: Int32 = on ? 1 : 0
+        return setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+            ? socket : nil
+    }
+
+    private func waitForCommands(timeoutMs: Int32) {
+        var fds = [pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0)]
+        _ = poll(&fds, 1, timeoutMs)
+    }
+
+    private func waitForTraffic() {
+        guard let connection else { return }
+        if amqp_frames_enqueued(connection) != 0 || amqp_data_in_buffer(connection) != 0 { return }
+        let heartbeatMs = configuration.heartbeat > 0 ? Int32(configuration.heartbeat * 1000 / 4) : 1000
+        var fds = [
+            pollfd(fd: amqp_get_sockfd(connection), events: Int16(POLLIN), revents: 0),
+            pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0),
+        ]
+        _ = poll(&fds, 2, min(heartbeatMs, 1000))
+    }
+
+    /// Reads and handles the frames that are already there, without blocking. Also sends
+    /// heartbeats when they are due: rabbitmq-c does that inside its frame reads.
+    private func pumpFrames() {
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        var frame = amqp_frame_t()
+        for _ in 0..<1024 {
+            guard let connection else { return }
+            let status = amqp_simple_wait_frame_noblock(connection, &frame, &zero)
+            if status == AMQP_STATUS_TIMEOUT.rawValue { break }
+            guard status == AMQP_STATUS_OK.rawValue else {
+                return connectionLost(.library(status))
+            }
+            handle(frame)
+        }
+        if let connection { amqp_maybe_release_buffers(connection) }
+    }
+}
+
+extension timeval {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
