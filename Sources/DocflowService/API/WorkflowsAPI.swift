@@ -54,10 +54,7 @@ struct WorkflowsAPI: Sendable {
                 guard let workflow = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
-                let running =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM executions WHERE workflow_id = ? AND status = 'running'",
-                        arguments: [id]) ?? 0
+                let running = try ExecutionRepository.runningCount(db, workflowID: id)
                 if running > 0 {
                     throw APIError.conflict(
                         "workflow \(id) has \(running) running execution(s); cancel them or wait before deleting it")

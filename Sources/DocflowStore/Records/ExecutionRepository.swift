@@ -84,6 +84,13 @@ public enum ExecutionRepository {
         return try rows.map { row in try execution(from: row, log: steps(db, executionID: row["id"])) }
     }
 
+    /// How many executions of a workflow are `running`.
+    public static func runningCount(_ db: Database, workflowID: String) throws -> Int {
+        try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM executions WHERE workflow_id = ? AND status = 'running'",
+            arguments: [workflowID]) ?? 0
+    }
+
     /// Executions left `running`, oldest first: after a restart they resume.
     public static func fetchRunning(_ db: Database) throws -> [Execution] {
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE status = 'running' ORDER BY rowid")
