@@ -11,8 +11,8 @@ import Testing
     private struct Nack: Error {}
 
     private static let message = OutboxMessage(
-        exchange: "docflow.status", routingKey: "workflow.started.w", messageID: "m", headers: ["workflow_id": "w"],
-        body: Data("{}".utf8), createdAt: 0)
+        event: "workflow.started", workflowID: "w", executionID: "e", messageID: "m", body: Data("{}".utf8),
+        createdAt: 0)
     private static let start = ContinuousClock.now
 
     private static func batch(_ seq: Int64, messages: Int = 1) -> OutboxBatch {

@@ -111,7 +111,6 @@ public final class Journal: Sendable {
     }
 
     private let store: Store
-    private let statusExchange: String
     private let logger: Logger
     private let didCommit: @Sendable (OutboxBatch?) -> Void
     private let state = Mutex(State())
@@ -119,10 +118,9 @@ public final class Journal: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
     /// - Parameter didCommit: called after each commit with the status events it made durable.
     public init(
-        store: Store, statusExchange: String, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
+        store: Store, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
     ) {
         self.store = store
-        self.statusExchange = statusExchange
         self.logger = logger
         self.didCommit = didCommit
     }
@@ -179,9 +177,9 @@ public final class Journal: Sendable {
     private func events(for transition: Transition) -> [OutboxMessage] {
         switch transition {
         case .started(let execution), .retried(let execution), .triggered(let execution, _), .finished(let execution):
-            [StatusEvents.execution(execution, exchange: statusExchange)]
+            [StatusEvents.execution(execution)]
         case .step(let run, _, let execution):
-            [StatusEvents.step(run, of: execution, exchange: statusExchange)]
+            [StatusEvents.step(run, of: execution)]
         case .abandoned:
             []
         }

@@ -31,6 +31,8 @@ final class OutboxRelay: Service, Sendable {
 
     private let store: Store
     private let channel: AMQPChannel
+    /// Where status events go; each message's routing key is its event and workflow id.
+    private let exchange: String
     private let metrics: ServiceMetrics
     private let logger: Logger
     private let wakeup = WakeSignal()
@@ -40,9 +42,10 @@ final class OutboxRelay: Service, Sendable {
     /// sends the one before it. Never takes the state lock under it.
     private let wire = Mutex(Wire())
 
-    init(store: Store, channel: AMQPChannel, metrics: ServiceMetrics, logger: Logger) {
+    init(store: Store, channel: AMQPChannel, exchange: String, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.channel = channel
+        self.exchange = exchange
         self.metrics = metrics
         self.logger = logger
         self.state = Mutex(OutboxRelayStateMachine(now: .now))
@@ -132,33 +135,25 @@ final class OutboxRelay: Service, Sendable {
         var messages: [AMQPMessage] = []
         messages.reserveCapacity(round.messageCount)
         for batch in round.batches {
-            for message in batch.messages {
-                messages.append(
-                    AMQPMessage(
-                        exchange: message.exchange, routingKey: message.routingKey, body: message.body,
-                        properties: AMQPProperties(
-                            contentType: "application/json", headers: message.headers.mapValues { .string($0) },
-                            persistent: true, messageID: message.messageID, timestamp: UInt64(message.createdAt))))
-            }
+            for message in batch.messages { messages.append(message.amqpMessage(exchange: exchange)) }
         }
-        let exchange = round.batches[0].messages[0].exchange
         wire.withLock { wire in
             guard round.number == wire.next else {
                 wire.parked.append((round.number, messages))
                 return
             }
-            publish(round.number, messages, exchange: exchange)
+            publish(round.number, messages)
             wire.next += 1
             while let index = wire.parked.firstIndex(where: { $0.number == wire.next }) {
                 let (number, messages) = wire.parked.remove(at: index)
-                publish(number, messages, exchange: exchange)
+                publish(number, messages)
                 wire.next += 1
             }
         }
     }
 
     /// Puts a round on the wire; the broker's answers settle it, on the connection's thread.
-    private func publish(_ number: Int, _ messages: [AMQPMessage], exchange: String) {
+    private func publish(_ number: Int, _ messages: [AMQPMessage]) {
         channel.publish(batch: messages) { [self] results in
             let settled = state.withLock { $0.roundSettled(number, results) }
             if settled.confirmed > 0 { metrics.published(exchange, count: settled.confirmed) }
