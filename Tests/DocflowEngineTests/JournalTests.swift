@@ -64,6 +64,34 @@ import Testing
         #expect(throws: StoreError.self) { try store.pool.read { db in try Outbox.pending(db, limit: 10) } }
     }
 
+    @Test func aVersion1BatchOnDiskReadsBackAsItsEvents() throws {
+        let store = try Self.temporaryStore()
+        // One message as version 1 stored it: exchange, routing key and headers.
+        var blob: [UInt8] = [1]
+        func put(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { blob.append(contentsOf: $0) } }
+        func put(_ string: String) {
+            put(UInt32(string.utf8.count))
+            blob.append(contentsOf: string.utf8)
+        }
+        put(1)
+        withUnsafeBytes(of: (1_700_000_000.0 as Double).bitPattern.littleEndian) { blob.append(contentsOf: $0) }
+        for string in ["docflow.status", "workflow.completed.w-1", "m-1"] { put(string) }
+        put(2)
+        for string in ["execution_id", "e-1", "workflow_id", "w-1"] { put(string) }
+        put("{}")
+        try store.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO outbox_batches (messages, count) VALUES (?, 1)", arguments: [Data(blob)])
+        }
+        let pending = try store.pool.read { db in try Outbox.pending(db, limit: 10) }
+        #expect(
+            pending.first?.messages == [
+                OutboxMessage(
+                    event: "workflow.completed", workflowID: "w-1", executionID: "e-1", messageID: "m-1",
+                    body: Data("{}".utf8), createdAt: 1_700_000_000)
+            ])
+    }
+
     @Test func migrationMovesUnpublishedRowsOfTheOldOutboxIntoABatch() throws {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("docflow-migrate-\(UUID().uuidString).sqlite").path
