@@ -39,7 +39,8 @@ final class OutboxRelay: Service, Sendable {
     private let state: Mutex<OutboxRelayStateMachine>
     /// Held while a round is put on the wire, so rounds leave in the order they were numbered,
     /// whichever thread took them; a round that comes early is parked and sent by the thread that
-    /// sends the one before it. Never takes the state lock under it.
+    /// sends the one before it. Never taken under the state lock (a publish refused at once, on a
+    /// closed connection, settles under it and takes the state lock: only ever in that order).
     private let wire = Mutex(Wire())
 
     init(store: Store, channel: AMQPChannel, exchange: String, metrics: ServiceMetrics, logger: Logger) {
