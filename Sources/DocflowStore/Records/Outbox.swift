@@ -134,7 +134,7 @@ enum OutboxCoding {
         var event = routingKey
         var workflowID = headers["workflow_id"] ?? ""
         if !workflowID.isEmpty, routingKey.hasSuffix(".\(workflowID)") {
-            event = String(routingKey.utf8.dropLast(workflowID.utf8.count + 1))!
+            event = String(decoding: routingKey.utf8.dropLast(workflowID.utf8.count + 1), as: UTF8.self)
         } else if let dot = routingKey.lastIndex(of: ".") {
             // Never written by docflow; the key is kept as it was.
             event = String(routingKey[..<dot])
