@@ -134,9 +134,9 @@ enum Migrations {
                 db, sql: "SELECT exchange, routing_key, message_id, headers, body, created_at FROM outbox ORDER BY seq")
             let messages = rows.map { row in
                 let headers = (try? JSONValue.parse(row["headers"] as String))?.objectValue ?? [:]
-                return OutboxMessage(
-                    exchange: row["exchange"], routingKey: row["routing_key"], messageID: row["message_id"],
-                    headers: headers.compactMapValues(\.stringValue), body: row["body"], createdAt: row["created_at"])
+                return OutboxCoding.legacyMessage(
+                    routingKey: row["routing_key"], headers: headers.compactMapValues(\.stringValue),
+                    messageID: row["message_id"], body: row["body"], createdAt: row["created_at"])
             }
             try Outbox.append(db, messages)
             try db.drop(table: "outbox")

@@ -44,7 +44,7 @@ import Testing
             .appendingPathComponent("docflow-start-\(UUID().uuidString)").appendingPathComponent("db.sqlite").path
         let store = try Store(path: path)
         let logger = Logger(label: "test")
-        let journal = Journal(store: store, statusExchange: "test.status", logger: logger, didCommit: { _ in })
+        let journal = Journal(store: store, logger: logger, didCommit: { _ in })
         var executors = StepExecutors()
         for type in StepType.allCases { executors.register(type, steps) }
         let engine = Engine(store: store, journal: journal, executors: executors, logger: logger)
@@ -186,6 +186,48 @@ import Testing
             let execution = try #require(outcome.execution)
             #expect(try await Self.ended(engine, execution.id)?.status == .completed)
             #expect(steps.count("shape") == 1)
+        }
+    }
+
+    @Test func aStartRolledBackToASavepointDoesNotRunThoughItsTransactionCommits() async throws {
+        let steps = CountingStep()
+        try await Self.withEngine(steps: steps) { engine, workflow in
+            try await engine.store.write { db in
+                try db.inSavepoint {
+                    _ = try engine.start(.manual(workflow, triggerData: [:]), in: db)
+                    return .rollback
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(steps.count("shape") == 0)
+            #expect(try await Self.executions(engine, of: workflow) == 0)
+        }
+    }
+
+    @Test func aStartOfAWorkflowDisabledSinceItWasReadIsRefused() async throws {
+        let steps = CountingStep()
+        try await Self.withEngine(steps: steps) { engine, workflow in
+            var disabled = workflow
+            disabled.enabled = false
+            try await engine.store.write { [disabled] db in try WorkflowRepository.update(db, disabled) }
+            let outcome = try await engine.start(.webhook(workflow, idempotencyKey: nil, triggerData: [:]))
+            #expect(outcome.execution == nil)
+            #expect(try await Self.executions(engine, of: workflow) == 0)
+        }
+    }
+
+    @Test func twoStopsAtOnceBothReturn() async throws {
+        let steps = CountingStep(delay: .milliseconds(300))
+        try await Self.withEngine(steps: steps) { engine, workflow in
+            _ = try await engine.start(.manual(workflow, triggerData: [:]))
+            while steps.count("shape") == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            async let first: Void = engine.stop(wait: .seconds(10))
+            async let second: Void = engine.stop(wait: .seconds(10))
+            _ = await (first, second)
+            let id = try await engine.store.read { db in
+                try ExecutionRepository.list(db, workflowID: workflow.id, limit: 1).first?.id
+            }
+            #expect(engine.isRunning(try #require(id)) == false)
         }
     }
 

@@ -33,12 +33,12 @@ import Testing
         let store = try Self.temporaryStore()
         let first = (0..<3).map { index in
             OutboxMessage(
-                exchange: "docflow.status", routingKey: "workflow.started.\(index)", messageID: "m-\(index)",
-                headers: ["workflow_id": "w", "execution_id": "e-\(index)"], body: Data("{\"n\":\(index)}".utf8))
+                event: "workflow.started", workflowID: "w", executionID: "e-\(index)", messageID: "m-\(index)",
+                body: Data("{\"n\":\(index)}".utf8))
         }
         let second = [
             OutboxMessage(
-                exchange: "docflow.status", routingKey: "workflow.created.w", messageID: "m-x", headers: [:],
+                event: "workflow.created", workflowID: "w", executionID: nil, messageID: "m-x",
                 body: Data("ünïcode ✓".utf8))
         ]
         let (one, two) = try store.pool.write { db in
@@ -58,9 +58,38 @@ import Testing
     @Test func aCorruptBatchIsAnErrorNotACrash() throws {
         let store = try Self.temporaryStore()
         try store.pool.write { db in
-            try db.execute(sql: "INSERT INTO outbox_batches (messages, count) VALUES (?, 1)", arguments: [Data([1, 9])])
+            try db.execute(
+                sql: "INSERT INTO outbox_batches (messages, count) VALUES (?, 1)", arguments: [Data([1, 9])])
         }
         #expect(throws: StoreError.self) { try store.pool.read { db in try Outbox.pending(db, limit: 10) } }
+    }
+
+    @Test func aVersion1BatchOnDiskReadsBackAsItsEvents() throws {
+        let store = try Self.temporaryStore()
+        // One message as version 1 stored it: exchange, routing key and headers.
+        var blob: [UInt8] = [1]
+        func put(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { blob.append(contentsOf: $0) } }
+        func put(_ string: String) {
+            put(UInt32(string.utf8.count))
+            blob.append(contentsOf: string.utf8)
+        }
+        put(1)
+        withUnsafeBytes(of: (1_700_000_000.0 as Double).bitPattern.littleEndian) { blob.append(contentsOf: $0) }
+        for string in ["docflow.status", "workflow.completed.w-1", "m-1"] { put(string) }
+        put(2)
+        for string in ["execution_id", "e-1", "workflow_id", "w-1"] { put(string) }
+        put("{}")
+        try store.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO outbox_batches (messages, count) VALUES (?, 1)", arguments: [Data(blob)])
+        }
+        let pending = try store.pool.read { db in try Outbox.pending(db, limit: 10) }
+        #expect(
+            pending.first?.messages == [
+                OutboxMessage(
+                    event: "workflow.completed", workflowID: "w-1", executionID: "e-1", messageID: "m-1",
+                    body: Data("{}".utf8), createdAt: 1_700_000_000)
+            ])
     }
 
     @Test func migrationMovesUnpublishedRowsOfTheOldOutboxIntoABatch() throws {
@@ -73,17 +102,22 @@ import Testing
                 try db.execute(
                     sql: """
                         INSERT INTO outbox (exchange, routing_key, message_id, headers, body, created_at)
-                        VALUES ('docflow.status', ?, ?, '{"workflow_id":"w"}', ?, 1700000000)
+                        VALUES ('docflow.status', ?, ?, ?, ?, 1700000000)
                         """,
-                    arguments: ["workflow.created.\(index)", "m-\(index)", Data("{}".utf8)])
+                    arguments: [
+                        "workflow.created.w-\(index)", "m-\(index)", "{\"workflow_id\":\"w-\(index)\"}",
+                        Data("{}".utf8),
+                    ])
             }
         }
         try Migrations.migrator.migrate(queue)
         let pending = try queue.read { db in try Outbox.pending(db, limit: 10) }
         #expect(pending.count == 1)
         #expect(pending[0].messages.map(\.messageID) == ["m-0", "m-1"])
-        #expect(pending[0].messages[0].headers == ["workflow_id": "w"])
-        #expect(pending[0].messages[1].routingKey == "workflow.created.1")
+        #expect(pending[0].messages[1].event == "workflow.created")
+        #expect(pending[0].messages[1].workflowID == "w-1")
+        #expect(pending[0].messages[1].executionID == nil)
+        #expect(pending[0].messages[1].createdAt == 1_700_000_000)
         #expect(try queue.read { db in try db.tableExists("outbox") } == false)
     }
 
@@ -92,7 +126,7 @@ import Testing
         try await store.write { db in try WorkflowRepository.insert(db, Self.workflow) }
         let committed = Committed()
         let journal = Journal(
-            store: store, statusExchange: "docflow.status", logger: Logger(label: "test"),
+            store: store, logger: Logger(label: "test"),
             didCommit: { batch in if let batch { committed.batches.withLock { $0.append(batch) } } })
 
         // Queue a whole execution before the writer runs, so it lands in one transaction.
@@ -118,7 +152,9 @@ import Testing
 
         let batches = committed.batches.withLock { $0 }
         #expect(batches.count == 1)
-        let events = batches.first?.messages.map { $0.routingKey.split(separator: ".").dropLast().joined(separator: ".") }
+        let events = batches.first?.messages.map(\.event)
+        #expect(batches.first?.messages.allSatisfy { $0.workflowID == Self.workflow.id } == true)
+        #expect(batches.first?.messages.allSatisfy { $0.executionID == execution.id } == true)
         #expect(
             events == [
                 "workflow.started", "workflow.step.started", "workflow.step.completed", "workflow.step.started",

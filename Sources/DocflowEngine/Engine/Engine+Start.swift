@@ -51,8 +51,13 @@ extension Engine {
     package func start(_ request: StartRequest, in db: Database) throws -> StartOutcome {
         let execution = Execution(
             workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
+        precondition(db.isInsideTransaction, "a start must be written inside a transaction")
         guard try journal.write(db, Self.transition(execution, request.claim)) else { return .refused }
-        db.afterNextTransaction(onCommit: { [self] _ in launch(execution) })
+        db.afterNextTransaction(onCommit: { [self] db in
+            // A savepoint rolled back inside the transaction takes the row with it, and GRDB still
+            // calls this: run only what was written.
+            if (try? ExecutionRepository.exists(db, id: execution.id)) == true { launch(execution) }
+        })
         return .started(execution)
     }
 

@@ -24,9 +24,6 @@ public final class Engine: Sendable {
         let done: Latch
     }
 
-    /// Signalled when the last running execution leaves while the engine stops.
-    private let drained = WakeSignal()
-
     /// - Parameter executor: where each execution's task runs; `JQPool.executor` puts it on a jq
     ///   worker's thread, so that its jq steps cost no hop between threads. nil: the global executor.
     public init(
@@ -70,12 +67,8 @@ public final class Engine: Sendable {
             // It stays `running` here until its end is committed, so `cancel` and `stop` wait
             // for that; the task does not.
             let leave = { @Sendable [self] in
-                let empty = running.withLock { running -> Bool in
-                    running.removeValue(forKey: execution.id)
-                    return running.isEmpty
-                }
+                running.withLock { _ = $0.removeValue(forKey: execution.id) }
                 done.open()
-                if empty, stopping.isSet { drained.signal() }
             }
             if let ending { ending.onResolve { _ in leave() } } else { leave() }
         }
@@ -111,10 +104,9 @@ public final class Engine: Sendable {
     public func stop(wait: Duration = .seconds(25)) async {
         stopping.set()
         let deadline = ContinuousClock.now.advanced(by: wait)
-        while running.withLock({ !$0.isEmpty }), !Task.isCancelled {
-            let left = deadline - ContinuousClock.now
-            guard left > .zero else { break }
-            await drained.wait(timeout: min(left, .seconds(1)))
+        while running.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline {
+            // Throws once the task is cancelled: then nobody waits any longer.
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
         }
         let left = running.withLock { $0.count }
         if left > 0 {

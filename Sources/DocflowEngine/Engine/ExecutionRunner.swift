@@ -46,6 +46,7 @@ struct ExecutionRunner {
             }
             if stopping.isSet {
                 logger.info("leaving the execution to resume after restart", metadata: ["step_id": "\(step.id)"])
+                leaveForRestart()
                 return nil
             }
             switch await runStep(step, at: position) {
@@ -55,6 +56,7 @@ struct ExecutionRunner {
                 return await finish(.failed, error: "step \(step.id) failed: \(message)", visited: visited)
             case .checkpoint:
                 logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
+                leaveForRestart()
                 return nil
             case .abandoned:
                 logger.debug("the trigger had started this workflow before; dropping the duplicate execution")
@@ -66,6 +68,18 @@ struct ExecutionRunner {
             return await finish(.cancelled, error: "cancelled", visited: visited)
         }
         return await finish(.completed, error: nil, visited: visited)
+    }
+
+    /// The worker stops mid-execution. A start still pending commits later (its trigger is not
+    /// acked before): if it is refused, the journal must still be told that nothing more comes.
+    private mutating func leaveForRestart() {
+        guard let start else { return }
+        self.start = nil
+        let (journal, id) = (self.journal, execution.id)
+        start.onResolve { result in
+            if case .success(true) = result { return }
+            journal.abandon(id)
+        }
     }
 
     private func successor(of position: Int, _ target: StepTarget?) -> Int? {

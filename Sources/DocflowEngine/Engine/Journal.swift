@@ -7,7 +7,8 @@ import Synchronization
 
 /// A change of an execution's state, written with its status event in the same transaction.
 enum Transition: Sendable {
-    /// A new execution: its row and `workflow.started`.
+    /// A new execution: its row and `workflow.started`, written only if its workflow is still
+    /// enabled.
     case started(Execution)
     /// A new execution from a trigger, written only if its workflow is still enabled and
     /// `(workflow, claim)` was not claimed before: the same event or slot never starts it twice.
@@ -107,46 +108,23 @@ public final class Journal: Sendable {
     }
 
     private struct State {
-        var pending: [Entry] = []
-        /// Something queued is waited for: commit at once.
-        var urgent = false
-        /// When the oldest queued entry came (monotonic nanoseconds).
-        var oldest: UInt64 = 0
-        var stopped = false
-        /// The writer sleeps without a deadline (idle for a while): a transition nobody waits for
-        /// must wake it. While it is busy it looks at the queue every `lazyDelay` by itself.
-        var sleepsLong = true
-        /// When the writer last took a batch (monotonic nanoseconds).
-        var lastBatch: UInt64 = 0
+        var policy = GroupCommitPolicy<Entry>()
         /// Executions whose `triggered` transition was refused, until their runner gives up:
         /// transitions of theirs still queued are dropped, not written.
         var refused: Set<String> = []
     }
 
     private let store: Store
-    private let statusExchange: String
     private let logger: Logger
     private let didCommit: @Sendable (OutboxBatch?) -> Void
     private let state = Mutex(State())
-    /// Wakes the writer thread; signalled when the queue stops being empty.
+    /// Wakes the writer thread when the policy says it must.
     private let wakeup = DispatchSemaphore(value: 0)
-    /// Past this many queued transitions, `append` waits for the commit: memory stays bounded.
-    private let backpressureLimit = 20_000
-    /// How long a transition nobody waits for (a step's progress, a start whose trigger is acked
-    /// later) may wait for company. Every commit writes a dozen pages and syncs them; one per
-    /// transition would be several per execution.
-    private let lazyDelay: UInt64 = 5_000_000
-    /// Commit anyway once this many are queued.
-    private let batchLimit = 1024
-    /// After this long without a batch, the writer sleeps until woken.
-    private let idleAfter: UInt64 = 1_000_000_000
-
     /// - Parameter didCommit: called after each commit with the status events it made durable.
     public init(
-        store: Store, statusExchange: String, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
+        store: Store, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
     ) {
         self.store = store
-        self.statusExchange = statusExchange
         self.logger = logger
         self.didCommit = didCommit
     }
@@ -154,7 +132,7 @@ public final class Journal: Sendable {
     /// Queues a transition; returns at once unless the queue is full. It is committed with the
     /// next urgent one, or within a few milliseconds.
     func append(_ transition: Transition) async {
-        let full = state.withLock { $0.pending.count >= backpressureLimit }
+        let full = state.withLock { $0.policy.isFull }
         if full {
             _ = try? await commit(transition)
             return
@@ -181,25 +159,12 @@ public final class Journal: Sendable {
     }
 
     private func queue(_ entry: Entry, urgent: Bool) {
-        let wake = state.withLock { state -> Bool in
-            state.pending.append(entry)
-            if state.pending.count == 1 { state.oldest = monotonicNanoseconds() }
-            // The writer takes everything queued at once: it needs waking only when the queue
-            // becomes urgent, or stops being empty while the writer sleeps without a deadline
-            // (a busy writer comes back within `lazyDelay` by itself: one wake-up per execution
-            // fewer, under load).
-            let wake = (urgent && !state.urgent) || (state.pending.count == 1 && state.sleepsLong)
-            if urgent { state.urgent = true }
-            return wake
-        }
+        let wake = state.withLock { $0.policy.queue(entry, urgent: urgent, now: monotonicNanoseconds()) }
         if wake { wakeup.signal() }
     }
 
     private func expedite() {
-        let wake = state.withLock { state -> Bool in
-            defer { state.urgent = true }
-            return !state.urgent && !state.pending.isEmpty
-        }
+        let wake = state.withLock { $0.policy.expedite() }
         if wake { wakeup.signal() }
     }
 
@@ -216,9 +181,9 @@ public final class Journal: Sendable {
     private func events(for transition: Transition) -> [OutboxMessage] {
         switch transition {
         case .started(let execution), .retried(let execution), .triggered(let execution, _), .finished(let execution):
-            [StatusEvents.execution(execution, exchange: statusExchange)]
+            [StatusEvents.execution(execution)]
         case .step(let run, _, let execution):
-            [StatusEvents.step(run, of: execution, exchange: statusExchange)]
+            [StatusEvents.step(run, of: execution)]
         case .abandoned:
             []
         }
@@ -242,36 +207,22 @@ public final class Journal: Sendable {
     private func writerLoop() {
         while true {
             let now = monotonicNanoseconds()
-            let (batch, wait) = state.withLock { state -> ([Entry]?, UInt64) in
-                if state.pending.isEmpty {
-                    if state.stopped { return (nil, 0) }
-                    state.sleepsLong = now &- state.lastBatch > idleAfter
-                    return ([], state.sleepsLong ? 1_000_000_000 : lazyDelay)
-                }
-                state.sleepsLong = false
-                let due = state.oldest &+ lazyDelay
-                guard state.urgent || state.stopped || state.pending.count >= batchLimit || now >= due else {
-                    return ([], due - now)
-                }
-                defer {
-                    state.pending.removeAll(keepingCapacity: true)
-                    state.urgent = false
-                    state.lastBatch = now
-                }
-                return (state.pending, 0)
+            switch state.withLock({ $0.policy.next(now: now) }) {
+            case .commit(let batch):
+                write(batch)
+            case .sleep(let until):
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(until &- now)))
+            case .sleepLong:
+                _ = wakeup.wait(timeout: .now() + .seconds(1))
+            case .finish:
+                return
             }
-            guard let batch else { return }
-            if batch.isEmpty {
-                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(wait)))
-                continue
-            }
-            write(batch)
         }
     }
 
     /// Stops taking new work once what is queued is written.
     public func stop() {
-        state.withLock { $0.stopped = true }
+        state.withLock { $0.policy.stop() }
         wakeup.signal()
     }
 
@@ -364,6 +315,8 @@ public final class Journal: Sendable {
             else { return false }
             try ExecutionRepository.insert(db, execution)
         case .started(let execution):
+            // The workflow may have been disabled since the caller read it.
+            guard try WorkflowRepository.isEnabled(db, id: execution.workflowID) else { return false }
             try ExecutionRepository.insert(db, execution)
         case .retried(let execution):
             try ExecutionRepository.reopen(db, executionID: execution.id)

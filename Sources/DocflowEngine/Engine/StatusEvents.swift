@@ -2,7 +2,8 @@ import DocflowCore
 import DocflowStore
 import Foundation
 
-/// The messages of contract section 4, built as outbox rows so they commit with their change.
+/// The status events of contract section 4, built as outbox rows so they commit with their change;
+/// the service decides where they are published.
 public enum StatusEvents {
     public enum DefinitionEvent: String, Sendable {
         case created = "workflow.created"
@@ -10,29 +11,26 @@ public enum StatusEvents {
         case deleted = "workflow.deleted"
     }
 
-    public static func definition(_ event: DefinitionEvent, _ workflow: Workflow, exchange: String) -> OutboxMessage {
-        message(event.rawValue, workflowID: workflow.id, executionID: nil, data: workflow.json(), exchange: exchange)
+    public static func definition(_ event: DefinitionEvent, _ workflow: Workflow) -> OutboxMessage {
+        message(event.rawValue, workflowID: workflow.id, executionID: nil, data: workflow.json())
     }
 
     /// `workflow.started` / `.completed` / `.failed` / `.cancelled`: the execution as the list shows it.
-    public static func execution(_ execution: Execution, exchange: String) -> OutboxMessage {
+    public static func execution(_ execution: Execution) -> OutboxMessage {
         let event = execution.status == .running ? "workflow.started" : "workflow.\(execution.status.rawValue)"
-        return message(
-            event, workflowID: execution.workflowID, executionID: execution.id, data: execution.json(),
-            exchange: exchange)
+        return message(event, workflowID: execution.workflowID, executionID: execution.id, data: execution.json())
     }
 
     /// `workflow.step.started` / `.completed` / `.failed` / `.skipped`.
-    public static func step(_ run: StepRun, of execution: Execution, exchange: String) -> OutboxMessage {
+    public static func step(_ run: StepRun, of execution: Execution) -> OutboxMessage {
         message(
             "workflow.step.\(run.status == .running ? "started" : run.status.rawValue)",
             workflowID: execution.workflowID,
-            executionID: execution.id, data: run.eventJSON(executionID: execution.id, workflowID: execution.workflowID),
-            exchange: exchange)
+            executionID: execution.id, data: run.eventJSON(executionID: execution.id, workflowID: execution.workflowID))
     }
 
     static func message(
-        _ event: String, workflowID: String, executionID: String?, data: JSONValue, exchange: String, now: Date = Date()
+        _ event: String, workflowID: String, executionID: String?, data: JSONValue, now: Date = Date()
     ) -> OutboxMessage {
         let id = TimeOrderedID.make(now: now)
         let body: JSONValue = [
@@ -41,10 +39,8 @@ public enum StatusEvents {
             "timestamp": .string(RFC3339.string(from: now)),
             "data": data,
         ]
-        var headers = ["workflow_id": workflowID]
-        if let executionID { headers["execution_id"] = executionID }
         return OutboxMessage(
-            exchange: exchange, routingKey: "\(event).\(workflowID)", messageID: id, headers: headers,
-            body: body.encoded())
+            event: event, workflowID: workflowID, executionID: executionID, messageID: id, body: body.encoded(),
+            createdAt: now.timeIntervalSince1970)
     }
 }

@@ -11,7 +11,6 @@ struct WorkflowsAPI: Sendable {
 
     func register(in router: inout Router) {
         let store = context.store
-        let names = context.names
         router.on("GET", "/api/workflows") { _, _ in
             let workflows = try await store.read { db in try WorkflowRepository.fetchAll(db) }
             return .ok(["workflows": .array(workflows.map { $0.json() })])
@@ -41,7 +40,7 @@ struct WorkflowsAPI: Sendable {
                     try ScheduleRepository.save(db, schedule)
                 }
                 try WorkflowRepository.update(db, workflow)
-                try Outbox.append(db, StatusEvents.definition(.updated, workflow, exchange: names.statusExchange))
+                try Outbox.append(db, StatusEvents.definition(.updated, workflow))
                 box.set(workflow)
                 return .ok(workflow.json())
             }
@@ -54,16 +53,13 @@ struct WorkflowsAPI: Sendable {
                 guard let workflow = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
-                let running =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM executions WHERE workflow_id = ? AND status = 'running'",
-                        arguments: [id]) ?? 0
+                let running = try ExecutionRepository.runningCount(db, workflowID: id)
                 if running > 0 {
                     throw APIError.conflict(
                         "workflow \(id) has \(running) running execution(s); cancel them or wait before deleting it")
                 }
                 try WorkflowRepository.delete(db, id: id)
-                try Outbox.append(db, StatusEvents.definition(.deleted, workflow, exchange: names.statusExchange))
+                try Outbox.append(db, StatusEvents.definition(.deleted, workflow))
                 return .noContent
             }.response
             context.triggers.remove(id)
@@ -73,7 +69,6 @@ struct WorkflowsAPI: Sendable {
 
     /// Validates and creates a workflow (with the schedule its trigger_config may ask for).
     func create(_ body: JSONValue, request: APIRequest) async throws -> APIResponse {
-        let names = context.names
         let draft = try WorkflowValidator.validateCreate(body).get()
         try await context.checkExpressions(draft.definition)
         let id = UUID().uuidString.lowercased()
@@ -84,7 +79,7 @@ struct WorkflowsAPI: Sendable {
             let workflow = Workflow(id: id, draft: draft, createdAt: now, updatedAt: now)
             try WorkflowRepository.insert(db, workflow)
             if let schedule { try ScheduleRepository.save(db, schedule) }
-            try Outbox.append(db, StatusEvents.definition(.created, workflow, exchange: names.statusExchange))
+            try Outbox.append(db, StatusEvents.definition(.created, workflow))
             box.set(workflow)
             return .created(workflow.json())
         }

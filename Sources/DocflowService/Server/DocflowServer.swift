@@ -53,7 +53,8 @@ public final class DocflowServer: Sendable {
         try await relayChannel.enableConfirms()
         try await replyChannel.enableConfirms()
 
-        let relay = OutboxRelay(store: store, channel: relayChannel, metrics: metrics, logger: logger)
+        let relay = OutboxRelay(
+            store: store, channel: relayChannel, exchange: names.statusExchange, metrics: metrics, logger: logger)
         let jq = JQPool(
             executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
             logger: logger)
@@ -82,8 +83,7 @@ public final class DocflowServer: Sendable {
                     if let builtIn = BuiltInSchemas.schema(id) { return builtIn }
                     return try await store.read { db in try SchemaRepository.fetch(db, id: id) }
                 }, parse: parse, delegate: AMQPExtractionDelegate(client: extractionClient)))
-        let journal = Journal(
-            store: store, statusExchange: names.statusExchange, logger: logger, didCommit: { relay.committed($0) })
+        let journal = Journal(store: store, logger: logger, didCommit: { relay.committed($0) })
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
             metrics: metrics.engine, executor: { jq.executor() }, logger: logger)

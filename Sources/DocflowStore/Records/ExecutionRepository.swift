@@ -60,6 +60,10 @@ public enum ExecutionRepository {
             arguments: [executionID])
     }
 
+    public static func exists(_ db: Database, id: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM executions WHERE id = ?)", arguments: [id]) ?? false
+    }
+
     public static func fetch(_ db: Database, id: String) throws -> Execution? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]) else {
             return nil
@@ -82,6 +86,13 @@ public enum ExecutionRepository {
                 arguments: [workflowID, limit])
         }
         return try rows.map { row in try execution(from: row, log: steps(db, executionID: row["id"])) }
+    }
+
+    /// How many executions of a workflow are `running`.
+    public static func runningCount(_ db: Database, workflowID: String) throws -> Int {
+        try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM executions WHERE workflow_id = ? AND status = 'running'",
+            arguments: [workflowID]) ?? 0
     }
 
     /// Executions left `running`, oldest first: after a restart they resume.

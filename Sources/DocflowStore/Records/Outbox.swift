@@ -2,24 +2,27 @@ import DocflowCore
 import Foundation
 import GRDB
 
-/// A message committed with the change it describes and published after the commit.
+/// A status event committed with the change it describes and published after the commit. Where
+/// it goes on the wire is the service's business, not the store's.
 public struct OutboxMessage: Sendable, Equatable {
-    public var exchange: String
-    public var routingKey: String
+    /// The event, such as `workflow.step.completed`.
+    public var event: String
+    public var workflowID: String
+    /// The execution the event is about; nil for a definition change.
+    public var executionID: String?
     public var messageID: String
-    public var headers: [String: String]
     public var body: Data
     /// Seconds since 1970, when the message was made.
     public var createdAt: Double
 
     public init(
-        exchange: String, routingKey: String, messageID: String, headers: [String: String], body: Data,
+        event: String, workflowID: String, executionID: String?, messageID: String, body: Data,
         createdAt: Double = Date().timeIntervalSince1970
     ) {
-        self.exchange = exchange
-        self.routingKey = routingKey
+        self.event = event
+        self.workflowID = workflowID
+        self.executionID = executionID
         self.messageID = messageID
-        self.headers = headers
         self.body = body
         self.createdAt = createdAt
     }
@@ -76,27 +79,31 @@ public enum Outbox {
     }
 }
 
-/// The binary form of a batch: a version byte, a count, then each message as
-/// `created_at` (float64 bits), exchange, routing key, message id, header count, header
-/// names and values, body; integers little-endian, strings and the body length-prefixed (u32).
+/// The binary form of a batch: a version byte, a count, then each message as `created_at`
+/// (float64 bits), event, workflow id, execution id (a presence byte, then the string), message
+/// id, body; integers little-endian, strings and the body length-prefixed (u32).
+///
+/// Version 1 stored an exchange, a routing key and headers instead of the event and its ids; its
+/// rows are still read (`legacyMessage`), so an upgrade publishes them unchanged.
 enum OutboxCoding {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
 
     static func encode(_ messages: [OutboxMessage]) -> Data {
         var out = [UInt8]()
-        out.reserveCapacity(messages.reduce(8) { $0 + $1.body.count + 160 })
+        out.reserveCapacity(messages.reduce(8) { $0 + $1.body.count + 120 })
         out.append(version)
         put(UInt32(messages.count), into: &out)
         for message in messages {
             put64(message.createdAt.bitPattern, into: &out)
-            put(message.exchange, into: &out)
-            put(message.routingKey, into: &out)
-            put(message.messageID, into: &out)
-            put(UInt32(message.headers.count), into: &out)
-            for (name, value) in message.headers.sorted(by: { $0.key < $1.key }) {
-                put(name, into: &out)
-                put(value, into: &out)
+            put(message.event, into: &out)
+            put(message.workflowID, into: &out)
+            if let executionID = message.executionID {
+                out.append(1)
+                put(executionID, into: &out)
+            } else {
+                out.append(0)
             }
+            put(message.messageID, into: &out)
             put(UInt32(message.body.count), into: &out)
             out.append(contentsOf: message.body)
         }
@@ -105,29 +112,37 @@ enum OutboxCoding {
 
     static func decode(_ data: Data, seq: Int64) throws -> [OutboxMessage] {
         var reader = Reader(bytes: [UInt8](data))
-        guard let version = reader.byte(), version == Self.version, let count = reader.u32() else {
+        guard let version = reader.byte(), version == 1 || version == 2, let count = reader.u32() else {
             throw StoreError.corrupt("outbox batch \(seq)")
         }
         var messages: [OutboxMessage] = []
         messages.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let bits = reader.u64(), let exchange = reader.string(), let routingKey = reader.string(),
-                let messageID = reader.string(), let headerCount = reader.u32()
-            else { throw StoreError.corrupt("outbox batch \(seq)") }
-            var headers: [String: String] = [:]
-            for _ in 0..<headerCount {
-                guard let name = reader.string(), let value = reader.string() else {
-                    throw StoreError.corrupt("outbox batch \(seq)")
-                }
-                headers[name] = value
+            guard let message = version == 2 ? reader.message() : reader.version1Message() else {
+                throw StoreError.corrupt("outbox batch \(seq)")
             }
-            guard let body = reader.blob() else { throw StoreError.corrupt("outbox batch \(seq)") }
-            messages.append(
-                OutboxMessage(
-                    exchange: exchange, routingKey: routingKey, messageID: messageID, headers: headers,
-                    body: Data(body), createdAt: Double(bitPattern: bits)))
+            messages.append(message)
         }
         return messages
+    }
+
+    /// A message as version 1 stored it, with a status event's routing key `<event>.<workflow_id>`
+    /// and headers `workflow_id` and `execution_id`.
+    static func legacyMessage(
+        routingKey: String, headers: [String: String], messageID: String, body: Data, createdAt: Double
+    ) -> OutboxMessage {
+        var event = routingKey
+        var workflowID = headers["workflow_id"] ?? ""
+        if !workflowID.isEmpty, routingKey.hasSuffix(".\(workflowID)") {
+            event = String(decoding: routingKey.utf8.dropLast(workflowID.utf8.count + 1), as: UTF8.self)
+        } else if let dot = routingKey.lastIndex(of: ".") {
+            // Never written by docflow; the key is kept as it was.
+            event = String(routingKey[..<dot])
+            workflowID = String(routingKey[routingKey.index(after: dot)...])
+        }
+        return OutboxMessage(
+            event: event, workflowID: workflowID, executionID: headers["execution_id"], messageID: messageID,
+            body: body, createdAt: createdAt)
     }
 
     private static func put(_ value: UInt32, into out: inout [UInt8]) {
@@ -180,6 +195,35 @@ enum OutboxCoding {
 
         mutating func string() -> String? {
             blob().map { String(decoding: $0, as: UTF8.self) }
+        }
+
+        mutating func message() -> OutboxMessage? {
+            guard let bits = u64(), let event = string(), let workflowID = string(), let hasExecution = byte()
+            else { return nil }
+            var executionID: String?
+            if hasExecution != 0 {
+                guard let id = string() else { return nil }
+                executionID = id
+            }
+            guard let messageID = string(), let body = blob() else { return nil }
+            return OutboxMessage(
+                event: event, workflowID: workflowID, executionID: executionID, messageID: messageID, body: Data(body),
+                createdAt: Double(bitPattern: bits))
+        }
+
+        mutating func version1Message() -> OutboxMessage? {
+            guard let bits = u64(), string() != nil, let routingKey = string(), let messageID = string(),
+                let headerCount = u32()
+            else { return nil }
+            var headers: [String: String] = [:]
+            for _ in 0..<headerCount {
+                guard let name = string(), let value = string() else { return nil }
+                headers[name] = value
+            }
+            guard let body = blob() else { return nil }
+            return OutboxCoding.legacyMessage(
+                routingKey: routingKey, headers: headers, messageID: messageID, body: Data(body),
+                createdAt: Double(bitPattern: bits))
         }
     }
 }
