@@ -50,6 +50,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
+    @Option(
+        help:
+            "Seconds a graceful stop (SIGTERM, SIGINT) may take before what still runs is cancelled (DOCFLOW_DRAIN_SECONDS)."
+    )
+    var drainSeconds = Int(env("DOCFLOW_DRAIN_SECONDS", "30")) ?? 30
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (DOCFLOW_LOG_LEVEL).")
     var logLevel = env("DOCFLOW_LOG_LEVEL", "info")
 
@@ -58,6 +64,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--sqlite-synchronous must be FULL or NORMAL")
         }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0...65535") }
+        guard drainSeconds >= 1 else { throw ValidationError("--drain-seconds must be at least 1") }
     }
 
     func run() async throws {
@@ -79,7 +86,8 @@ struct Serve: AsyncParsableCommand {
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes
         configuration.synchronous = sqliteSynchronous
-        let server = try await DocflowServer(configuration: configuration, logger: logger)
+        configuration.drainTime = .seconds(drainSeconds)
+        let server = try DocflowServer(configuration: configuration, logger: logger)
         try await server.run()
     }
 }

@@ -40,9 +40,16 @@ final class TestServer: Sendable {
             ?? .warning
         self.configuration = configuration
         self.directory = directory
-        let server = try await DocflowServer(configuration: configuration, logger: logger, handleSignals: false)
+        let server = try DocflowServer(configuration: configuration, logger: logger, handleSignals: false)
         self.server = server
-        task = Task { try await server.run() }
+        let task = Task { try await server.run() }
+        self.task = task
+        do {
+            try await server.started()
+        } catch {
+            _ = try? await task.value
+            throw error
+        }
         var amqp = try AMQPConfiguration(url: configuration.amqpURL, connectionName: "\(configuration.prefix) test")
         amqp.initialBackoff = .milliseconds(50)
         connection = AMQPConnection(amqp, logger: logger)

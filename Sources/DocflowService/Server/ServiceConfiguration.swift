@@ -33,6 +33,8 @@ public struct ServiceConfiguration: Sendable {
     public var jqPath: String?
     /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
     public var synchronous = "FULL"
+    /// How long a graceful shutdown may take before what still runs is cancelled.
+    public var drainTime = Duration.seconds(30)
 
     public init() {}
 
