@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocflowCLI
 import DocflowService
 import Foundation
 
