@@ -58,4 +58,18 @@ struct LifecycleTests {
         #expect(exited != 0)
         #expect(log.contains("HTTP port \(port) is already in use"), "log:\n\(log)")
     }
+
+    @Test(.timeLimit(.minutes(1))) func cancellingAServerWithWorkInFlightEndsItPromptly() async throws {
+        let server = try await TestServer.start()
+        let workflowID = try await server.createWorkflow([
+            transform("slow", busy(seconds: 60), ["timeout_ms": 600_000])
+        ])
+        for _ in 0..<10 { _ = try await server.execute(workflowID) }
+        // Requests still in flight when the cancellation comes.
+        let calls = (0..<20).map { _ in Task { try? await server.execute(workflowID) } }
+        try await Task.sleep(for: .milliseconds(200))
+        let took = await server.cancel()
+        for call in calls { call.cancel() }
+        #expect(took < .seconds(5), "run() took \(took) to return after cancellation")
+    }
 }

@@ -14,14 +14,18 @@ public final class DocflowServer: Sendable {
     private let worker: Worker
     private let group: ServiceGroup
 
-    /// Checks the configuration; touches neither the database nor the broker.
+    /// Checks the configuration (the broker URL, the outbound ranges); touches neither the
+    /// database nor the broker.
     /// - Parameter handleSignals: shut down gracefully on SIGTERM and SIGINT, and crash rather
     ///   than hang when cancelled services do not end (off in tests, which share the process).
     public init(configuration: ServiceConfiguration, logger: Logger, handleSignals: Bool = true) throws {
         _ = try AMQPConfiguration(url: configuration.amqpURL)
         self.configuration = configuration
         self.logger = logger
-        worker = Worker(configuration: configuration, logger: logger)
+        let outboundPolicy = try OutboundPolicy(
+            denyPrivate: configuration.denyPrivateNetworks, extraDenied: configuration.outboundDeny,
+            allowed: configuration.outboundAllow)
+        worker = Worker(configuration: configuration, outboundPolicy: outboundPolicy, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [.init(service: worker, serviceName: "docflow")], logger: logger)
         if handleSignals {

@@ -12,12 +12,15 @@ import ServiceLifecycle
 /// which takes graceful shutdown and cancellation from the group this runs in.
 final class Worker: Service, Sendable {
     let configuration: ServiceConfiguration
+    /// Parsed from the configuration up front, so a bad range stops docflow before any I/O.
+    let outboundPolicy: OutboundPolicy
     let logger: Logger
     /// What the services run on, once they run; or why they never did.
     let started = Outcome<Components>()
 
-    init(configuration: ServiceConfiguration, logger: Logger) {
+    init(configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, logger: Logger) {
         self.configuration = configuration
+        self.outboundPolicy = outboundPolicy
         self.logger = logger
     }
 
@@ -79,7 +82,8 @@ final class Worker: Service, Sendable {
         do {
             let components = try await withTaskCancellationOrGracefulShutdownHandler {
                 try await Self.wire(
-                    configuration, store: store, consuming: consuming, publishing: publishing, jq: jq, logger: logger)
+                    configuration, outboundPolicy: outboundPolicy, store: store, consuming: consuming,
+                    publishing: publishing, jq: jq, logger: logger)
             } onCancelOrGracefulShutdown: {
                 Task { await close() }
             }
@@ -92,7 +96,8 @@ final class Worker: Service, Sendable {
     }
 
     private static func wire(
-        _ configuration: ServiceConfiguration, store: Store, consuming: AMQPConnection, publishing: AMQPConnection,
+        _ configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, store: Store, consuming: AMQPConnection,
+        publishing: AMQPConnection,
         jq: JQPool, logger: Logger
     ) async throws -> Components {
         let metrics = ServiceMetrics()
@@ -115,10 +120,7 @@ final class Worker: Service, Sendable {
         var executors = StepExecutors()
         executors.register(.transform, TransformStep(jq: jq))
         executors.register(.condition, ConditionStep(jq: jq))
-        let curl = CurlClient(
-            policy: try OutboundPolicy(
-                denyPrivate: configuration.denyPrivateNetworks, extraDenied: configuration.outboundDeny,
-                allowed: configuration.outboundAllow))
+        let curl = CurlClient(policy: outboundPolicy)
         executors.register(
             .integration,
             IntegrationStep(
