@@ -10,18 +10,27 @@ struct Supervised: Service {
     /// Cuts a service's wait short when it is cancelled, for a loop that looks for cancellation
     /// between waits.
     let onCancel: (@Sendable () -> Void)?
+    /// Cancelled, return at once and let the service end in the background: for a service
+    /// whose leftovers are safe to drop because they are durable elsewhere (the outbox).
+    let abandonsOnCancel: Bool
     let logger: Logger
 
-    init(_ name: String, _ service: any Service, onCancel: (@Sendable () -> Void)? = nil, logger: Logger) {
+    init(
+        _ name: String, _ service: any Service, onCancel: (@Sendable () -> Void)? = nil,
+        abandonsOnCancel: Bool = false, logger: Logger
+    ) {
         self.name = name
         self.service = service
         self.onCancel = onCancel
+        self.abandonsOnCancel = abandonsOnCancel
         self.logger = logger
     }
 
     func run() async throws {
         do {
-            if let onCancel {
+            if abandonsOnCancel {
+                try await untilCancelled { [service] in try await service.run() }
+            } else if let onCancel {
                 try await withTaskCancellationHandler {
                     try await service.run()
                 } onCancel: {

@@ -177,13 +177,15 @@ final class Worker: Service, Sendable {
         // write their history, then publish it. The engine gets five sixths of the drain time,
         // the journal and the relay the rest.
         var services = [
-            // The relay and the scheduler look for cancellation between waits: a wake-up ends the wait.
-            Supervised("status-relay", relay, onCancel: { relay.wake() }, logger: logger),
+            // Cancelled, the relay is not waited for: what it has not published stays in the
+            // outbox for the next start.
+            Supervised("status-relay", relay, abandonsOnCancel: true, logger: logger),
             Supervised("journal", JournalService(journal: journal), logger: logger),
             Supervised("janitor", Janitor(store: store, logger: logger), logger: logger),
             Supervised(
                 "engine", EngineService(engine: engine, drain: configuration.drainTime * 5 / 6, logger: logger),
                 logger: logger),
+            // The scheduler looks for cancellation between waits: a wake-up ends the wait.
             Supervised("scheduler", scheduler, onCancel: { scheduler.wake() }, logger: logger),
             Supervised("events", events, logger: logger),
             Supervised("api", api, logger: logger),
