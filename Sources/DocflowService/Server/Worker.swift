@@ -39,10 +39,12 @@ final class Worker: Service, Sendable {
         }
         started.resolve(.success(components))
         logger.info("docflow is serving", metadata: ["database": "\(configuration.databasePath)"])
-        // No signals and no time limit here: both belong to the outer group.
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: components.services.map(\.configuration), logger: logger))
+        // Signals belong to the outer group; the time limit is here too, for the shutdown a
+        // failing service starts, which the outer group does not see.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: components.services.map(\.configuration), logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTime
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await withTaskCancellationHandler {
                 try await group.run()
