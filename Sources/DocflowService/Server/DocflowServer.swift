@@ -44,7 +44,7 @@ public final class DocflowServer: Sendable {
         do {
             try await group.run()
         } catch {
-            logger.error("docflow stopped on an error: \(error)", metadata: ["error": "\(error)"])
+            logger.error("docflow stopped on an error", metadata: ["error": "\(error)"])
             throw error
         }
         logger.info("docflow stopped")

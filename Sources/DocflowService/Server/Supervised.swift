@@ -42,7 +42,7 @@ struct Supervised: Service {
         } catch is CancellationError where Task.isCancelled {
             return
         } catch {
-            logger.error("\(name) failed: \(error)", metadata: ["service": "\(name)", "error": "\(error)"])
+            logger.error("a service failed; stopping", metadata: ["service": "\(name)", "error": "\(error)"])
             throw error
         }
     }
