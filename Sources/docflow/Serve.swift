@@ -23,7 +23,7 @@ struct Serve: AsyncParsableCommand {
     var httpPort = Int(env("DOCFLOW_HTTP_PORT", "8080")) ?? 8080
 
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
-    var smtpURL = env("DOCFLOW_SMTP_URL")
+    var smtpURL: String?
 
     @Option(help: "Sender address of email integrations (DOCFLOW_SMTP_FROM).")
     var smtpFrom = env("DOCFLOW_SMTP_FROM", "docflow@localhost")
@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
     var outboundAllow = env("DOCFLOW_OUTBOUND_ALLOW", "")
 
     @Option(help: "Mustache template mapping a document_id to a URL (DOCFLOW_DOCUMENT_URL_TEMPLATE).")
-    var documentURLTemplate = env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
+    var documentURLTemplate: String?
 
     @Option(help: "Folder below which file:// documents may be read (DOCFLOW_DOCUMENT_ROOT).")
     var documentRoot = env("DOCFLOW_DOCUMENT_ROOT", "./data/documents")
@@ -76,14 +76,15 @@ struct Serve: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
-        configuration.smtpURL = smtpURL
+        // Optional flags fall back to their variable here: ArgumentParser wants no default for them.
+        configuration.smtpURL = smtpURL ?? env("DOCFLOW_SMTP_URL")
         configuration.smtpFrom = smtpFrom
         configuration.denyPrivateNetworks = denyPrivateNetworks
         configuration.outboundDeny = outboundDeny.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         configuration.outboundAllow = outboundAllow.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }
-        configuration.documentURLTemplate = documentURLTemplate
+        configuration.documentURLTemplate = documentURLTemplate ?? env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes
         configuration.synchronous = sqliteSynchronous
