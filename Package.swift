@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "docflow", targets: ["docflow"]),
         .executable(name: "docflow-jq", targets: ["docflow-jq"]),
         .library(name: "AMQPClient", targets: ["AMQPClient"]),
+        .library(name: "DocflowClient", targets: ["DocflowClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -59,25 +60,50 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Document parsers: bytes in, text out; no database, no network.
+        .target(
+            name: "DocflowDocuments",
+            dependencies: [
+                "DocflowCore",
+                "CPoppler",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
         .target(
             name: "DocflowEngine",
             dependencies: [
                 "DocflowCore",
                 "DocflowStore",
+                "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CCurl",
-                "CPoppler",
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        // What a platform service needs to call docflow: the API client and the names.
+        .target(
+            name: "DocflowClient",
+            dependencies: ["AMQPClient", "DocflowCore"]
+        ),
+        // The client subcommands (call, watch, emit, cron): they speak AMQP, not SQL or HTTP.
+        .target(
+            name: "DocflowCLI",
+            dependencies: [
+                "DocflowClient",
+                "AMQPClient",
+                "DocflowCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "DocflowService",
             dependencies: [
                 "AMQPClient",
+                "DocflowClient",
                 "DocflowEngine",
                 "DocflowCore",
                 "DocflowStore",
@@ -96,10 +122,7 @@ let package = Package(
             name: "docflow",
             dependencies: [
                 "DocflowService",
-                // The client subcommands (call, watch) speak AMQP themselves.
-                "AMQPClient",
-                "DocflowCore",
-                .product(name: "Logging", package: "swift-log"),
+                "DocflowCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,8 +131,8 @@ let package = Package(
             name: "docflow-bench",
             dependencies: [
                 "AMQPClient",
+                "DocflowClient",
                 "DocflowCore",
-                "DocflowService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,9 +140,15 @@ let package = Package(
         ),
         .testTarget(name: "DocflowCoreTests", dependencies: ["DocflowCore"]),
         .testTarget(
+            name: "DocflowDocumentsTests",
+            dependencies: [
+                "DocflowDocuments", "DocflowCore", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        .testTarget(
             name: "DocflowEngineTests",
             dependencies: [
-                "DocflowEngine", "DocflowCore", "DocflowStore", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "DocflowEngine", "DocflowCore", "DocflowStore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -128,6 +157,8 @@ let package = Package(
             dependencies: ["DocflowService", "DocflowCore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
+        // Reads Package.swift through `swift package dump-package`: the layers hold.
+        .testTarget(name: "PackageShapeTests"),
         // Helpers the integration test targets share.
         .target(name: "DocflowTestSupport", path: "Tests/DocflowTestSupport"),
         .testTarget(
@@ -137,7 +168,8 @@ let package = Package(
         .testTarget(
             name: "DocflowIntegrationTests",
             dependencies: [
-                "DocflowService", "DocflowEngine", "AMQPClient", "DocflowStore", "DocflowCore", "DocflowTestSupport",
+                "DocflowService", "DocflowClient", "DocflowEngine", "AMQPClient", "DocflowStore", "DocflowCore",
+                "DocflowTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,6 @@
 import AMQPClient
+import DocflowClient
 import DocflowCore
-import DocflowService
 import Foundation
 import Logging
 import Synchronization

@@ -1,5 +1,5 @@
+import DocflowClient
 import DocflowCore
-import DocflowService
 
 /// The workflow under test: transform -> condition -> transform, started by `document.uploaded`.
 /// Every execution runs three steps and skips one branch.

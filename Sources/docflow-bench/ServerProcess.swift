@@ -1,5 +1,5 @@
 import AMQPClient
-import DocflowService
+import DocflowClient
 import Foundation
 import Synchronization
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocflowCLI
 
 @main
 struct Docflow: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocflowCLI
 import DocflowService
 import Foundation
 
@@ -22,7 +23,7 @@ struct Serve: AsyncParsableCommand {
     var httpPort = Int(env("DOCFLOW_HTTP_PORT", "8080")) ?? 8080
 
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
-    var smtpURL = env("DOCFLOW_SMTP_URL")
+    var smtpURL: String?
 
     @Option(help: "Sender address of email integrations (DOCFLOW_SMTP_FROM).")
     var smtpFrom = env("DOCFLOW_SMTP_FROM", "docflow@localhost")
@@ -39,7 +40,7 @@ struct Serve: AsyncParsableCommand {
     var outboundAllow = env("DOCFLOW_OUTBOUND_ALLOW", "")
 
     @Option(help: "Mustache template mapping a document_id to a URL (DOCFLOW_DOCUMENT_URL_TEMPLATE).")
-    var documentURLTemplate = env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
+    var documentURLTemplate: String?
 
     @Option(help: "Folder below which file:// documents may be read (DOCFLOW_DOCUMENT_ROOT).")
     var documentRoot = env("DOCFLOW_DOCUMENT_ROOT", "./data/documents")
@@ -50,6 +51,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
+    @Option(
+        help:
+            "Seconds a graceful stop (SIGTERM, SIGINT) may take before what still runs is cancelled (DOCFLOW_DRAIN_SECONDS)."
+    )
+    var drainSeconds = Int(env("DOCFLOW_DRAIN_SECONDS", "30")) ?? 30
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (DOCFLOW_LOG_LEVEL).")
     var logLevel = env("DOCFLOW_LOG_LEVEL", "info")
 
@@ -58,6 +65,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--sqlite-synchronous must be FULL or NORMAL")
         }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0...65535") }
+        guard drainSeconds >= 1 else { throw ValidationError("--drain-seconds must be at least 1") }
     }
 
     func run() async throws {
@@ -68,18 +76,20 @@ struct Serve: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
-        configuration.smtpURL = smtpURL
+        // Optional flags fall back to their variable here: ArgumentParser wants no default for them.
+        configuration.smtpURL = smtpURL ?? env("DOCFLOW_SMTP_URL")
         configuration.smtpFrom = smtpFrom
         configuration.denyPrivateNetworks = denyPrivateNetworks
         configuration.outboundDeny = outboundDeny.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         configuration.outboundAllow = outboundAllow.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }
-        configuration.documentURLTemplate = documentURLTemplate
+        configuration.documentURLTemplate = documentURLTemplate ?? env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes
         configuration.synchronous = sqliteSynchronous
-        let server = try await DocflowServer(configuration: configuration, logger: logger)
+        configuration.drainTime = .seconds(drainSeconds)
+        let server = try DocflowServer(configuration: configuration, logger: logger)
         try await server.run()
     }
 }

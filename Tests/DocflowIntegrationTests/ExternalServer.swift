@@ -1,4 +1,5 @@
 import AMQPClient
+import DocflowClient
 import DocflowCore
 import DocflowService
 import Foundation

@@ -1,4 +1,5 @@
 import AMQPClient
+import DocflowClient
 import DocflowCore
 import DocflowService
 import Foundation
@@ -40,9 +41,16 @@ final class TestServer: Sendable {
             ?? .warning
         self.configuration = configuration
         self.directory = directory
-        let server = try await DocflowServer(configuration: configuration, logger: logger, handleSignals: false)
+        let server = try DocflowServer(configuration: configuration, logger: logger, handleSignals: false)
         self.server = server
-        task = Task { try await server.run() }
+        let task = Task { try await server.run() }
+        self.task = task
+        do {
+            try await server.started()
+        } catch {
+            _ = try? await task.value
+            throw error
+        }
         var amqp = try AMQPConfiguration(url: configuration.amqpURL, connectionName: "\(configuration.prefix) test")
         amqp.initialBackoff = .milliseconds(50)
         connection = AMQPConnection(amqp, logger: logger)
@@ -70,12 +78,27 @@ final class TestServer: Sendable {
     func stop() async throws {
         await server.shutdown()
         try await task.value
-        let channel = try await connection.openChannel()
+        await removeTopology()
+    }
+
+    /// Cancels the task running the server, as a parent task being cancelled would, and
+    /// returns how long `run()` took to return; then removes what it declared.
+    func cancel() async -> Duration {
+        let begin = ContinuousClock.now
+        task.cancel()
+        _ = try? await task.value
+        let took = ContinuousClock.now - begin
+        await removeTopology()
+        return took
+    }
+
+    private func removeTopology() async {
+        let channel = try? await connection.openChannel()
         for queue in [names.apiQueue, names.deadLetterQueue, names.platformEventsQueue] {
-            _ = try? await channel.deleteQueue(queue)
+            _ = try? await channel?.deleteQueue(queue)
         }
         for exchange in [names.statusExchange, names.deadLetterExchange, names.eventsExchange] {
-            try? await channel.deleteExchange(exchange)
+            try? await channel?.deleteExchange(exchange)
         }
         await connection.close()
         try? FileManager.default.removeItem(at: directory)

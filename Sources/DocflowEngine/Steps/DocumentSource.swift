@@ -1,4 +1,5 @@
 import DocflowCore
+import DocflowDocuments
 import Foundation
 
 /// Where a `parse` step reads its document (contract section 7), first match wins:

@@ -1,3 +1,4 @@
+import DocflowClient
 import DocflowCore
 import DocflowEngine
 import DocflowStore

@@ -15,6 +15,7 @@ import Synchronization
 final class HTTPServer: Service, Sendable {
     private let application: Application<CallbackResponder<BasicRequestContext>>
     private let boundPort = Box<Int>()
+    private let configuredPort: Int
 
     /// The port the server listens on, once it does.
     var port: Int? { boundPort.value }
@@ -23,6 +24,7 @@ final class HTTPServer: Service, Sendable {
         port: Int, router: Router, webhooks: WebhookTrigger, store: Store, connections: [AMQPConnection],
         metrics: ServiceMetrics, logger: Logger
     ) {
+        configuredPort = port
         let maxBody = 16 * 1024 * 1024
         let responder = CallbackResponder<BasicRequestContext> { request, context in
             var request = request
@@ -83,8 +85,15 @@ final class HTTPServer: Service, Sendable {
             logger: logger)
     }
 
+    /// Serves until graceful shutdown (finishing the requests in flight) or cancellation. A port
+    /// that cannot be opened fails with a `ServerError` that names it.
     func run() async throws {
-        try await application.run()
+        do {
+            try await application.run()
+        } catch let error as IOError where port == nil {
+            if error.errnoCode == EADDRINUSE { throw ServerError.httpPortInUse(configuredPort) }
+            throw ServerError.httpPortUnavailable(configuredPort, reason: "\(error)")
+        }
     }
 
     /// An API call over HTTP: the query string, the JSON body, and `Idempotency-Key` as the

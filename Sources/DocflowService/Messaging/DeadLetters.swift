@@ -1,4 +1,5 @@
 import AMQPClient
+import DocflowClient
 import Logging
 
 /// Moves a message that can never be processed to the dead-letter exchange, with the reason in

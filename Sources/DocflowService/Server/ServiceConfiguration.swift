@@ -1,3 +1,4 @@
+import DocflowClient
 import Foundation
 
 /// Everything `docflow serve` can be told (contract section 0).
@@ -33,25 +34,10 @@ public struct ServiceConfiguration: Sendable {
     public var jqPath: String?
     /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
     public var synchronous = "FULL"
+    /// How long a graceful shutdown may take before what still runs is cancelled.
+    public var drainTime = Duration.seconds(30)
 
     public init() {}
 
     public var names: Names { Names(prefix: prefix, eventsExchange: eventsExchange) }
-}
-
-/// Exchange and queue names, all under the configured prefix except the platform's exchange.
-public struct Names: Sendable, Equatable {
-    public let prefix: String
-    public let eventsExchange: String
-
-    public init(prefix: String, eventsExchange: String = "platform.events") {
-        self.prefix = prefix
-        self.eventsExchange = eventsExchange
-    }
-
-    public var apiQueue: String { "\(prefix).api" }
-    public var statusExchange: String { "\(prefix).status" }
-    public var deadLetterExchange: String { "\(prefix).dlx" }
-    public var deadLetterQueue: String { "\(prefix).dead-letter" }
-    public var platformEventsQueue: String { "\(prefix).platform-events" }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import ZIPFoundation
 
-@testable import DocflowEngine
+@testable import DocflowDocuments
 
 // MARK: - Documents the tests write themselves
 

@@ -2,8 +2,8 @@ import ArgumentParser
 import DocflowCore
 import Foundation
 
-struct Cron: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct Cron: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         abstract: "Print the next fire times of a cron expression, computed as the scheduler does.",
         discussion: """
             Example: docflow cron '0 9 * * 1-5' --timezone America/New_York --count 3
@@ -22,7 +22,9 @@ struct Cron: ParsableCommand {
     @Option(help: "How many fire times.")
     var count = 5
 
-    func run() throws {
+    package init() {}
+
+    package func run() throws {
         let cron: CronExpression
         do {
             cron = try CronExpression(expression)

@@ -4,12 +4,12 @@ import Foundation
 /// Reads text, Markdown, CSV, JSON, HTML, PDF and DOCX documents held in memory into a
 /// `ParsedDocument`. Pure: no I/O. Any input, however damaged, either parses or throws a
 /// `DocumentError`; none crashes the process.
-public enum DocumentParser {
+package enum DocumentParser {
     /// Parses `data` as the format `detectType(_:declared:url:)` picks.
     ///
     /// The call is synchronous and CPU-bound (a large PDF can take a while); PDFs are read one at
     /// a time process-wide because poppler does not promise thread safety.
-    public static func parse(
+    package static func parse(
         _ data: Data, fileType: String?, url: String?, documentID: String?
     ) throws(DocumentError) -> ParsedDocument {
         guard let format = detect(data, declared: fileType, url: url) else { throw .unsupportedType }
@@ -46,7 +46,7 @@ public enum DocumentParser {
     /// (pdf, docx, html, htm, txt, text, md, markdown, csv, json, any case, or a MIME type such as
     /// `application/pdf`); else the one the content's magic bytes show; else the one the URL's
     /// extension names; else `text` when the content is UTF-8 without NUL bytes; else nil.
-    public static func detectType(_ data: Data, declared: String?, url: String?) -> String? {
+    package static func detectType(_ data: Data, declared: String?, url: String?) -> String? {
         detect(data, declared: declared, url: url)?.rawValue
     }
 

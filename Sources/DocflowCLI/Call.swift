@@ -1,12 +1,12 @@
 import AMQPClient
 import ArgumentParser
+import DocflowClient
 import DocflowCore
-import DocflowService
 import Foundation
 import Logging
 
-struct Call: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct Call: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         abstract: "Send one Workflows API request over AMQP and print the reply.",
         discussion: """
             Example: docflow call POST /api/workflows --body @examples/create-workflow.json
@@ -37,7 +37,9 @@ struct Call: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the reply.")
     var timeout: Double = 30
 
-    func run() async throws {
+    package init() {}
+
+    package func run() async throws {
         var request: [String: JSONValue] = ["method": .string(method.uppercased()), "path": .string(path)]
         if let body {
             let text: String
@@ -73,7 +75,7 @@ struct Call: AsyncParsableCommand {
         } catch {
             throw CallError("cannot reach the broker: \(error)")
         }
-        let client = try await APIClient(connection: connection, queue: "\(prefix).api")
+        let client = try await APIClient(connection: connection, queue: Names(prefix: prefix).apiQueue)
         let reply = try await client.send(
             JSONValue.object(request).encoded(), messageID: messageID, timeout: .milliseconds(Int64(timeout * 1000)))
         let envelope = (try? JSONValue.parse(reply)) ?? .string(String(decoding: reply, as: UTF8.self))

@@ -1,13 +1,13 @@
 /// Why a document could not be read, in words a workflow author can act on: an unsupported
 /// type, an encrypted PDF, or a damaged file together with what the reader found wrong.
-public struct DocumentError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
+package struct DocumentError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 
     static let unsupportedType = DocumentError("unsupported file type")
     static let encryptedPDF = DocumentError("the PDF is encrypted")

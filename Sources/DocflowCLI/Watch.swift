@@ -1,11 +1,12 @@
 import AMQPClient
 import ArgumentParser
+import DocflowClient
 import DocflowCore
 import Foundation
 import Logging
 
-struct Watch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct Watch: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         abstract: "Print docflow's status events as a monitoring consumer sees them, one line each.",
         discussion: """
             Binds a queue of its own to the status exchange. Examples:
@@ -29,7 +30,9 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "Prefix of docflow's exchanges (DOCFLOW_PREFIX).")
     var prefix = env("DOCFLOW_PREFIX", "docflow")
 
-    func run() async throws {
+    package init() {}
+
+    package func run() async throws {
         var logger = Logger(label: "docflow.watch")
         logger.logLevel = .error
         let connection = AMQPConnection(
@@ -43,7 +46,8 @@ struct Watch: AsyncParsableCommand {
         let queue = "\(prefix).watch.\(UUID().uuidString.prefix(8).lowercased())"
         try await channel.declare(AMQPQueue(queue, durable: false, exclusive: true, autoDelete: true))
         for binding in bindings.isEmpty ? ["workflow.#"] : bindings {
-            try await channel.bind(AMQPBinding(queue: queue, exchange: "\(prefix).status", routingKey: binding))
+            try await channel.bind(
+                AMQPBinding(queue: queue, exchange: Names(prefix: prefix).statusExchange, routingKey: binding))
         }
         var seen = 0
         for try await delivery in try await channel.consume(queue: queue, noAck: true) {

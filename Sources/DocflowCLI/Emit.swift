@@ -4,8 +4,8 @@ import DocflowCore
 import Foundation
 import Logging
 
-struct Emit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct Emit: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         abstract: "Publish a platform event, as the platform would, to test event-triggered workflows.",
         discussion: """
             Example: docflow emit document.uploaded --data '{"document_id": "doc-1", "file_type": "pdf"}'
@@ -26,7 +26,9 @@ struct Emit: AsyncParsableCommand {
     @Option(help: "The platform's events exchange (DOCFLOW_EVENTS_EXCHANGE).")
     var eventsExchange = env("DOCFLOW_EVENTS_EXCHANGE", "platform.events")
 
-    func run() async throws {
+    package init() {}
+
+    package func run() async throws {
         let text: String
         if data.hasPrefix("@") {
             guard let contents = FileManager.default.contents(atPath: String(data.dropFirst())) else {

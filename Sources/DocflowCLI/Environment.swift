@@ -2,16 +2,16 @@ import Foundation
 import Logging
 
 /// A flag's default: its environment variable when set, else the built-in value.
-func env(_ name: String, _ fallback: String) -> String {
+package func env(_ name: String, _ fallback: String) -> String {
     ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
 }
 
-func env(_ name: String) -> String? {
+package func env(_ name: String) -> String? {
     ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }
 
 /// Logs go to stderr, one line per event, at `DOCFLOW_LOG_LEVEL` (default info).
-func bootstrapLogging(level: String) -> Logger {
+package func bootstrapLogging(level: String) -> Logger {
     let level = Logger.Level(rawValue: level.lowercased()) ?? .info
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)

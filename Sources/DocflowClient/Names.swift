@@ -1,0 +1,16 @@
+/// Exchange and queue names, all under the configured prefix except the platform's exchange.
+public struct Names: Sendable, Equatable {
+    public let prefix: String
+    public let eventsExchange: String
+
+    public init(prefix: String, eventsExchange: String = "platform.events") {
+        self.prefix = prefix
+        self.eventsExchange = eventsExchange
+    }
+
+    public var apiQueue: String { "\(prefix).api" }
+    public var statusExchange: String { "\(prefix).status" }
+    public var deadLetterExchange: String { "\(prefix).dlx" }
+    public var deadLetterQueue: String { "\(prefix).dead-letter" }
+    public var platformEventsQueue: String { "\(prefix).platform-events" }
+}

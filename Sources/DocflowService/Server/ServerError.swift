@@ -1,0 +1,17 @@
+/// Why `docflow serve` could not start or keep serving, said in a sentence.
+public enum ServerError: Error, CustomStringConvertible, Sendable {
+    /// Another process listens on the HTTP port.
+    case httpPortInUse(Int)
+    /// The HTTP port could not be opened for another reason.
+    case httpPortUnavailable(Int, reason: String)
+    /// `shutdown()` or a signal came before the server was serving.
+    case stoppedBeforeServing
+
+    public var description: String {
+        switch self {
+        case .httpPortInUse(let port): "HTTP port \(port) is already in use"
+        case .httpPortUnavailable(let port, let reason): "HTTP port \(port) cannot be opened: \(reason)"
+        case .stoppedBeforeServing: "docflow stopped before it was serving"
+        }
+    }
+}

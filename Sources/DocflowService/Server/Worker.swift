@@ -1,0 +1,220 @@
+import AMQPClient
+import DocflowClient
+import DocflowCore
+import DocflowEngine
+import DocflowStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `docflow serve` as one service: `run()` does the start-up I/O (the database, the broker's
+/// topology, the trigger index), then runs the long-lived services as a group of their own,
+/// which takes graceful shutdown and cancellation from the group this runs in.
+final class Worker: Service, Sendable {
+    let configuration: ServiceConfiguration
+    /// Parsed from the configuration up front, so a bad range stops docflow before any I/O.
+    let outboundPolicy: OutboundPolicy
+    let logger: Logger
+    /// What the services run on, once they run; or why they never did.
+    let started = Outcome<Components>()
+
+    init(configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, logger: Logger) {
+        self.configuration = configuration
+        self.outboundPolicy = outboundPolicy
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let components: Components
+        do {
+            components = try await start()
+        } catch {
+            let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+            started.resolve(.failure(stopping ? ServerError.stoppedBeforeServing : error))
+            if stopping {
+                logger.info("stopped while starting")
+                return
+            }
+            throw error
+        }
+        started.resolve(.success(components))
+        logger.info("docflow is serving", metadata: ["database": "\(configuration.databasePath)"])
+        // Signals belong to the outer group; the time limit is here too, for the shutdown a
+        // failing service starts, which the outer group does not see.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: components.services.map(\.configuration), logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTime
+        let group = ServiceGroup(configuration: groupConfiguration)
+        do {
+            try await withTaskCancellationHandler {
+                try await group.run()
+            } onCancel: { [logger] in
+                logger.warning("cancelling the services still running")
+            }
+        } catch {
+            await components.close()
+            throw error
+        }
+        await components.close()
+    }
+
+    /// Opens and migrates the database, connects to the broker, declares the topology (waiting
+    /// for the broker if it is down), sets prefetch and confirm mode, loads the trigger index.
+    /// Shutdown or cancellation meanwhile closes the connections, which ends the waiting.
+    private func start() async throws -> Components {
+        let configuration = self.configuration
+        let logger = self.logger
+        let synchronous = Store.Synchronous(rawValue: configuration.synchronous.uppercased()) ?? .full
+        let store = try Store(path: configuration.databasePath, synchronous: synchronous)
+        let amqp = try AMQPConfiguration(url: configuration.amqpURL)
+        var consumeConfiguration = amqp
+        consumeConfiguration.connectionName = "\(configuration.prefix) consume"
+        var publishConfiguration = amqp
+        publishConfiguration.connectionName = "\(configuration.prefix) publish"
+        let consuming = AMQPConnection(consumeConfiguration, logger: logger)
+        let publishing = AMQPConnection(publishConfiguration, logger: logger)
+        let jq = JQPool(
+            executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
+            logger: logger)
+        let close = { @Sendable in
+            await consuming.close()
+            await publishing.close()
+            jq.shutdown()
+        }
+        do {
+            let components = try await withTaskCancellationOrGracefulShutdownHandler {
+                try await Self.wire(
+                    configuration, outboundPolicy: outboundPolicy, store: store, consuming: consuming,
+                    publishing: publishing, jq: jq, logger: logger)
+            } onCancelOrGracefulShutdown: {
+                Task { await close() }
+            }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { throw ServerError.stoppedBeforeServing }
+            return components
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
+    private static func wire(
+        _ configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, store: Store, consuming: AMQPConnection,
+        publishing: AMQPConnection,
+        jq: JQPool, logger: Logger
+    ) async throws -> Components {
+        let metrics = ServiceMetrics()
+        let names = configuration.names
+        let topologyChannel = try await consuming.openChannel()
+        let apiChannel = try await consuming.openChannel()
+        let eventsChannel = try await consuming.openChannel()
+        let relayChannel = try await publishing.openChannel()
+        let replyChannel = try await publishing.openChannel()
+        logger.info(
+            "declaring the broker topology",
+            metadata: ["broker": "\(consuming.configuration.redacted)", "prefix": "\(names.prefix)"])
+        try await declareTopology(on: topologyChannel, names: names)
+        try await apiChannel.setPrefetch(configuration.apiConcurrency)
+        try await eventsChannel.setPrefetch(configuration.eventConcurrency)
+        try await relayChannel.enableConfirms()
+        try await replyChannel.enableConfirms()
+
+        let relay = OutboxRelay(
+            store: store, channel: relayChannel, exchange: names.statusExchange, metrics: metrics, logger: logger)
+        var executors = StepExecutors()
+        executors.register(.transform, TransformStep(jq: jq))
+        executors.register(.condition, ConditionStep(jq: jq))
+        let curl = CurlClient(policy: outboundPolicy)
+        executors.register(
+            .integration,
+            IntegrationStep(
+                store: store, http: curl, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)))
+        let parse = ParseStep(
+            source: DocumentSource(
+                http: curl, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
+                maxBytes: configuration.maxDocumentBytes))
+        executors.register(.parse, parse)
+        // Extraction services answer on direct reply-to, through a channel of the publishing connection.
+        let extractionClient = try await APIClient(connection: publishing, queue: names.apiQueue)
+        executors.register(
+            .extract,
+            ExtractStep(
+                schemas: { id in
+                    if let builtIn = BuiltInSchemas.schema(id) { return builtIn }
+                    return try await store.read { db in try SchemaRepository.fetch(db, id: id) }
+                }, parse: parse, delegate: AMQPExtractionDelegate(client: extractionClient)))
+        let journal = Journal(store: store, logger: logger, didCommit: { relay.committed($0) })
+        let engine = Engine(
+            store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
+            metrics: metrics.engine, executor: { jq.executor() }, logger: logger)
+        let triggers = TriggerIndex()
+        try await triggers.load(from: store)
+        let scheduler = Scheduler(store: store, engine: engine, logger: logger, didCommit: { relay.wake() })
+
+        var router = Router(logger: logger)
+        let context = APIContext(
+            store: store, names: names, jq: jq, engine: engine, triggers: triggers, logger: logger,
+            didCommit: { relay.wake() },
+            scheduleChanged: { scheduler.wake() })
+        WorkflowsAPI(context: context).register(in: &router)
+        ExecutionsAPI(context: context).register(in: &router)
+        SchedulesAPI(context: context).register(in: &router)
+        IntegrationsAPI(context: context).register(in: &router)
+        TemplatesAPI(context: context).register(in: &router)
+        SchemasAPI(context: context).register(in: &router)
+        let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
+        let api = APIConsumer(
+            router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,
+            queue: names.apiQueue, metrics: metrics, logger: logger)
+        let events = EventConsumer(
+            channel: eventsChannel, queue: names.platformEventsQueue, index: triggers, engine: engine,
+            deadLetters: deadLetters, metrics: metrics, logger: logger)
+        let http =
+            configuration.httpPort == 0
+            ? nil
+            : HTTPServer(
+                port: configuration.httpPort, router: router, webhooks: WebhookTrigger(store: store, engine: engine),
+                store: store, connections: [consuming, publishing], metrics: metrics, logger: logger)
+
+        // Shutdown runs bottom-up: stop taking work, let executions reach a step boundary,
+        // write their history, then publish it. The engine gets five sixths of the drain time,
+        // the journal and the relay the rest.
+        var services = [
+            // Cancelled, the relay is not waited for: what it has not published stays in the
+            // outbox for the next start.
+            Supervised("status-relay", relay, abandonsOnCancel: true, logger: logger),
+            Supervised("journal", JournalService(journal: journal), logger: logger),
+            Supervised("janitor", Janitor(store: store, logger: logger), logger: logger),
+            Supervised(
+                "engine", EngineService(engine: engine, drain: configuration.drainTime * 5 / 6, logger: logger),
+                logger: logger),
+            // The scheduler looks for cancellation between waits: a wake-up ends the wait.
+            Supervised("scheduler", scheduler, onCancel: { scheduler.wake() }, logger: logger),
+            Supervised("events", events, logger: logger),
+            Supervised("api", api, logger: logger),
+        ]
+        if let http { services.append(Supervised("http", http, logger: logger)) }
+        return Components(
+            store: store, engine: engine, jq: jq, consuming: consuming, publishing: publishing, http: http,
+            services: services)
+    }
+
+    /// Declares what docflow consumes from and publishes to (contract sections 1, 4 and 5).
+    static func declareTopology(on channel: AMQPChannel, names: Names) async throws {
+        try await channel.declare(AMQPExchange(names.statusExchange, kind: .topic))
+        try await channel.declare(AMQPExchange(names.deadLetterExchange, kind: .fanout))
+        try await channel.declare(AMQPQueue(names.deadLetterQueue, durable: true))
+        try await channel.bind(
+            AMQPBinding(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
+        // A message that crashes the worker again and again is dead-lettered by the broker.
+        try await channel.declare(
+            .quorum(names.apiQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
+        try await channel.declare(AMQPExchange(names.eventsExchange, kind: .topic))
+        try await channel.declare(
+            .quorum(names.platformEventsQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
+        for event in PlatformEvent.allCases {
+            try await channel.bind(
+                AMQPBinding(
+                    queue: names.platformEventsQueue, exchange: names.eventsExchange, routingKey: event.rawValue))
+        }
+    }
+}
