@@ -89,7 +89,9 @@ import Testing
         _ = policy.queue(2, urgent: false, now: Self.t0)
         policy.stop()
         #expect(policy.next(now: Self.t0).summary == "commit [1, 2]")
+        #expect(!policy.finished)
         #expect(policy.next(now: Self.t0).summary == "finish")
+        #expect(policy.finished)
     }
 
     @Test func theQueueIsFullAt20000() {

@@ -121,6 +121,16 @@ import Testing
         #expect(try queue.read { db in try db.tableExists("outbox") } == false)
     }
 
+    @Test func aCommitAfterTheWriterReturnedFailsInsteadOfWaitingForever() async throws {
+        let store = try Self.temporaryStore()
+        try await store.write { db in try WorkflowRepository.insert(db, Self.workflow) }
+        let journal = Journal(store: store, logger: Logger(label: "test"), didCommit: { _ in })
+        journal.stop()
+        await journal.run()
+        let execution = Execution(workflow: Self.workflow, triggeredBy: .manual, triggerData: [:])
+        await #expect(throws: JournalStopped.self) { try await journal.commit(.started(execution)) }
+    }
+
     @Test func oneGroupCommitWritesEachStepOnceAndEveryEventInOrder() async throws {
         let store = try Self.temporaryStore()
         try await store.write { db in try WorkflowRepository.insert(db, Self.workflow) }

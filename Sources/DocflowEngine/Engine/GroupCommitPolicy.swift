@@ -33,6 +33,8 @@ struct GroupCommitPolicy<Entry> {
     /// When the oldest queued entry came.
     private var oldest: UInt64 = 0
     private(set) var stopped = false
+    /// Stopped and drained: the writer is gone, and nothing queued now would be written.
+    private(set) var finished = false
     /// The writer sleeps without a deadline (idle for a while): an entry nobody waits for must
     /// wake it. While it is busy it looks at the queue every `lazyDelay` by itself.
     private(set) var sleepsLong = true
@@ -71,7 +73,10 @@ struct GroupCommitPolicy<Entry> {
     /// What the writer does next, at `now`.
     mutating func next(now: UInt64) -> Decision {
         if pending.isEmpty {
-            if stopped { return .finish }
+            if stopped {
+                finished = true
+                return .finish
+            }
             sleepsLong = now &- lastBatch > idleAfter
             return sleepsLong ? .sleepLong : .sleep(until: now &+ lazyDelay)
         }

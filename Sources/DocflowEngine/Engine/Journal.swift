@@ -33,6 +33,11 @@ enum Transition: Sendable {
     }
 }
 
+/// A transition came after the journal's writer returned.
+struct JournalStopped: Error, CustomStringConvertible {
+    var description: String { "the journal has stopped: docflow is shutting down" }
+}
+
 /// Whether a queued transition was written, once its transaction is over.
 final class CommitTicket: Sendable {
     private struct State {
@@ -159,7 +164,19 @@ public final class Journal: Sendable {
     }
 
     private func queue(_ entry: Entry, urgent: Bool) {
-        let wake = state.withLock { $0.policy.queue(entry, urgent: urgent, now: monotonicNanoseconds()) }
+        let wake = state.withLock { state -> Bool? in
+            if state.policy.finished { return nil }
+            return state.policy.queue(entry, urgent: urgent, now: monotonicNanoseconds())
+        }
+        guard let wake else {
+            // The writer has returned (shutdown): nobody may wait for a commit that never comes.
+            // The execution stays `running` in the database and resumes on the next start.
+            logger.warning(
+                "the journal has stopped; a transition was not written",
+                metadata: ["execution_id": "\(entry.transition.executionID)"])
+            entry.done?.resolve(.failure(JournalStopped()))
+            return
+        }
         if wake { wakeup.signal() }
     }
 

@@ -64,7 +64,7 @@ final class OutboxRelay: Service, Sendable {
     }
 
     func run() async throws {
-        await withGracefulShutdownHandler {
+        await withTaskCancellationOrGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {
                     _ = try await advance()
@@ -75,15 +75,15 @@ final class OutboxRelay: Service, Sendable {
                 }
                 await wakeup.wait(timeout: .seconds(1))
             }
-            // What is left is published on the next start.
+            // What is left is published on the next start; cancelled, the relay does not wait.
             state.withLock { $0.shutdown() }
             let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-            while ContinuousClock.now < deadline, channel.connection.isConnected {
+            while !Task.isCancelled, ContinuousClock.now < deadline, channel.connection.isConnected {
                 guard let finished = try? await advance(), !finished else { break }
                 await wakeup.wait(timeout: .milliseconds(100))
             }
             if case .delete(let seq) = state.withLock({ $0.finalDelete() }) { try? await delete(upTo: seq) }
-        } onGracefulShutdown: { [wakeup] in
+        } onCancelOrGracefulShutdown: { [wakeup] in
             wakeup.signal()
         }
     }
