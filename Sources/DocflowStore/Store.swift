@@ -6,19 +6,19 @@ import GRDB
 /// Repositories are functions over a `Database`, so a caller composes one transaction out of
 /// several of them (a workflow change, its status event and its idempotency record commit
 /// together or not at all).
-public final class Store: Sendable {
-    public enum Synchronous: String, Sendable, CaseIterable {
+package final class Store: Sendable {
+    package enum Synchronous: String, Sendable, CaseIterable {
         /// Every commit reaches the disk before it returns: nothing committed is lost on power loss.
         case full = "FULL"
         /// Commits survive a process crash; the last ones may be lost on power loss.
         case normal = "NORMAL"
     }
 
-    public let path: String
-    public let pool: DatabasePool
+    package let path: String
+    package let pool: DatabasePool
 
     /// Opens (creating it and its folder if needed) and migrates the database at `path`.
-    public init(path: String, synchronous: Synchronous = .full) throws {
+    package init(path: String, synchronous: Synchronous = .full) throws {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -33,16 +33,16 @@ public final class Store: Sendable {
         try Migrations.migrator.migrate(pool)
     }
 
-    public func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.read(body)
     }
 
-    public func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    package func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.write(body)
     }
 
     /// Whether a write transaction can commit right now (for readiness checks).
-    public func isWritable() async -> Bool {
+    package func isWritable() async -> Bool {
         do {
             try await pool.write { db in try db.execute(sql: "DELETE FROM health_probe") }
             return true

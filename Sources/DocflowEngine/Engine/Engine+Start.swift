@@ -11,7 +11,7 @@ extension Engine {
     /// `onResolve` once the start is committed or refused, on the journal's thread (keep it
     /// short: an ack). A speculative request runs its steps without side effects meanwhile;
     /// the others launch after the commit.
-    public func start(
+    package func start(
         _ request: StartRequest, onResolve: @escaping @Sendable (Result<StartOutcome, any Error>) -> Void
     ) {
         let execution = Execution(
@@ -37,7 +37,7 @@ extension Engine {
     }
 
     /// Starts and returns once the start is committed (or refused).
-    public func start(_ request: StartRequest) async throws -> StartOutcome {
+    package func start(_ request: StartRequest) async throws -> StartOutcome {
         var request = request
         request.speculative = false
         return try await withCheckedThrowingContinuation { continuation in
@@ -62,7 +62,7 @@ extension Engine {
     }
 
     /// Runs a failed execution again from its failed step, keeping what completed before it.
-    public func retry(_ execution: Execution) async throws -> Execution {
+    package func retry(_ execution: Execution) async throws -> Execution {
         var reopened = execution
         reopened.status = .running
         reopened.completedAt = nil
@@ -76,7 +76,7 @@ extension Engine {
     /// Resumes every execution left `running` by an earlier process: steps that completed are
     /// kept, the one in flight runs again (at-least-once).
     @discardableResult
-    public func resumeInterrupted() async throws -> Int {
+    package func resumeInterrupted() async throws -> Int {
         let executions = try await store.read { db in try ExecutionRepository.fetchRunning(db) }
         for execution in executions {
             logger.info(

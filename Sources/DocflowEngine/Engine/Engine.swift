@@ -7,8 +7,8 @@ import Synchronization
 /// Runs executions: many at once up to a limit, the steps of each one after another. Every
 /// transition goes through the journal, so history is durable and status events are published
 /// in order. No process-wide state: several engines can live in one process (tests do).
-public final class Engine: Sendable {
-    public let journal: Journal
+package final class Engine: Sendable {
+    package let journal: Journal
     let store: Store
     private let executors: StepExecutors
     private let slots: AsyncSemaphore
@@ -26,7 +26,7 @@ public final class Engine: Sendable {
 
     /// - Parameter executor: where each execution's task runs; `JQPool.executor` puts it on a jq
     ///   worker's thread, so that its jq steps cost no hop between threads. nil: the global executor.
-    public init(
+    package init(
         store: Store, journal: Journal, executors: StepExecutors, maxConcurrent: Int = 256,
         metrics: EngineMetrics = EngineMetrics(), executor: (@Sendable () -> (any TaskExecutor)?)? = nil,
         logger: Logger
@@ -76,7 +76,7 @@ public final class Engine: Sendable {
 
     /// Asks a running execution to stop at its next step boundary and waits up to `wait` for it;
     /// false when it is not running here.
-    public func cancel(executionID: String, wait: Duration = .seconds(10)) async -> Bool {
+    package func cancel(executionID: String, wait: Duration = .seconds(10)) async -> Bool {
         guard let entry = running.withLock({ $0[executionID] }) else { return false }
         entry.cancelled.set()
         _ = await entry.done.wait(timeout: wait)
@@ -85,7 +85,7 @@ public final class Engine: Sendable {
 
     /// Cancels a `running` execution: at its next step boundary when it runs here, else (an
     /// orphan, say of a process that was replaced) by writing its end at once.
-    public func cancel(_ execution: Execution) async throws {
+    package func cancel(_ execution: Execution) async throws {
         guard await !cancel(executionID: execution.id) else { return }
         var cancelled = execution
         cancelled.status = .cancelled
@@ -94,14 +94,14 @@ public final class Engine: Sendable {
         try await journal.commit(.finished(cancelled))
     }
 
-    public func isRunning(_ executionID: String) -> Bool {
+    package func isRunning(_ executionID: String) -> Bool {
         running.withLock { $0[executionID] != nil }
     }
 
     /// Stops at step boundaries: each running execution finishes its current step, is left
     /// `running` in the database, and resumes when docflow starts again. Waits up to `wait`, or
     /// until the calling task is cancelled.
-    public func stop(wait: Duration = .seconds(25)) async {
+    package func stop(wait: Duration = .seconds(25)) async {
         stopping.set()
         let deadline = ContinuousClock.now.advanced(by: wait)
         while running.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline {

@@ -3,10 +3,10 @@ import DocflowCore
 
 /// What the engine counts, made through a factory the caller owns (no global metrics system,
 /// so several engines in one process keep their own numbers).
-public struct EngineMetrics: Sendable {
+package struct EngineMetrics: Sendable {
     private let factory: any MetricsFactory
 
-    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+    package init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
     }
 

@@ -104,7 +104,7 @@ final class CommitTicket: Sendable {
 /// `append` does not wait for the commit (an execution moves on while its history is written);
 /// `commit` does. Nothing is published before it is committed: the events of one transaction go
 /// into the outbox as one row, and `didCommit` hands that batch to the relay once it is durable.
-public final class Journal: Sendable {
+package final class Journal: Sendable {
     private struct Entry {
         let transition: Transition
         /// Built by the caller, outside the one write transaction everyone waits for.
@@ -126,7 +126,7 @@ public final class Journal: Sendable {
     /// Wakes the writer thread when the policy says it must.
     private let wakeup = DispatchSemaphore(value: 0)
     /// - Parameter didCommit: called after each commit with the status events it made durable.
-    public init(
+    package init(
         store: Store, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
     ) {
         self.store = store
@@ -209,7 +209,7 @@ public final class Journal: Sendable {
     /// Runs the writer, on a thread of its own (a commit blocks it, and its wake-ups never wait
     /// behind other work for a turn on the executor); returns after `stop()` once everything
     /// queued is written.
-    public func run() async {
+    package func run() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
                 nameCurrentThread("docflow-journal")
@@ -238,7 +238,7 @@ public final class Journal: Sendable {
     }
 
     /// Stops taking new work once what is queued is written.
-    public func stop() {
+    package func stop() {
         state.withLock { $0.policy.stop() }
         wakeup.signal()
     }

@@ -5,20 +5,20 @@ import Foundation
 /// that keeps the same trigger from starting the workflow twice. Build one with the trigger's
 /// factory (`event`, `schedule`, `webhook`, `manual`), which names its claim, and hand it to
 /// `Engine.start`.
-public struct StartRequest: Sendable {
-    public var workflow: Workflow
-    public var trigger: TriggerType
-    public var triggerData: JSONValue
+package struct StartRequest: Sendable {
+    package var workflow: Workflow
+    package var trigger: TriggerType
+    package var triggerData: JSONValue
     /// Written with the execution, once per workflow: a second start with the same claim is
     /// refused, whatever the broker redelivers and across crashes. A claimed start also checks,
     /// in the same transaction, that the workflow is still enabled.
-    public var claim: String?
+    package var claim: String?
     /// Run the steps without side effects while the start commits (`StepCapabilities.Effects`);
     /// a refused start then drops out without a trace. For a first delivery of an event, which
     /// is rarely a duplicate.
-    public var speculative: Bool
+    package var speculative: Bool
 
-    public init(
+    package init(
         workflow: Workflow, trigger: TriggerType, triggerData: JSONValue, claim: String? = nil,
         speculative: Bool = false
     ) {
@@ -30,7 +30,7 @@ public struct StartRequest: Sendable {
     }
 
     /// A platform event: claimed by its id; a first delivery starts speculatively.
-    public static func event(_ workflow: Workflow, eventID: String, triggerData: JSONValue, redelivered: Bool)
+    package static func event(_ workflow: Workflow, eventID: String, triggerData: JSONValue, redelivered: Bool)
         -> StartRequest
     {
         StartRequest(
@@ -39,34 +39,34 @@ public struct StartRequest: Sendable {
     }
 
     /// A cron slot: claimed by the slot, so it fires at most once.
-    public static func schedule(_ workflow: Workflow, slot: Date, triggerData: JSONValue) -> StartRequest {
+    package static func schedule(_ workflow: Workflow, slot: Date, triggerData: JSONValue) -> StartRequest {
         StartRequest(
             workflow: workflow, trigger: .scheduled, triggerData: triggerData,
             claim: "schedule:\(RFC3339.string(from: slot))")
     }
 
     /// An external webhook: claimed by its `Idempotency-Key`, when it sends one.
-    public static func webhook(_ workflow: Workflow, idempotencyKey: String?, triggerData: JSONValue) -> StartRequest {
+    package static func webhook(_ workflow: Workflow, idempotencyKey: String?, triggerData: JSONValue) -> StartRequest {
         let claim = idempotencyKey.flatMap { $0.isEmpty ? nil : "webhook:\($0)" }
         return StartRequest(workflow: workflow, trigger: .webhook, triggerData: triggerData, claim: claim)
     }
 
     /// `execute` through the API: its request's idempotency record, not a claim, keeps a resent
     /// request from starting twice.
-    public static func manual(_ workflow: Workflow, triggerData: JSONValue) -> StartRequest {
+    package static func manual(_ workflow: Workflow, triggerData: JSONValue) -> StartRequest {
         StartRequest(workflow: workflow, trigger: .manual, triggerData: triggerData)
     }
 }
 
 /// What became of a start.
-public enum StartOutcome: Sendable {
+package enum StartOutcome: Sendable {
     /// Written, and running (or queued for a slot).
     case started(Execution)
     /// Nothing was written: the claim was taken before (the trigger already started the
     /// workflow), or the workflow is disabled.
     case refused
 
-    public var execution: Execution? {
+    package var execution: Execution? {
         if case .started(let execution) = self { execution } else { nil }
     }
 }

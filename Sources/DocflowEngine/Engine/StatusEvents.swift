@@ -4,25 +4,25 @@ import Foundation
 
 /// The status events of contract section 4, built as outbox rows so they commit with their change;
 /// the service decides where they are published.
-public enum StatusEvents {
-    public enum DefinitionEvent: String, Sendable {
+package enum StatusEvents {
+    package enum DefinitionEvent: String, Sendable {
         case created = "workflow.created"
         case updated = "workflow.updated"
         case deleted = "workflow.deleted"
     }
 
-    public static func definition(_ event: DefinitionEvent, _ workflow: Workflow) -> OutboxMessage {
+    package static func definition(_ event: DefinitionEvent, _ workflow: Workflow) -> OutboxMessage {
         message(event.rawValue, workflowID: workflow.id, executionID: nil, data: workflow.json())
     }
 
     /// `workflow.started` / `.completed` / `.failed` / `.cancelled`: the execution as the list shows it.
-    public static func execution(_ execution: Execution) -> OutboxMessage {
+    package static func execution(_ execution: Execution) -> OutboxMessage {
         let event = execution.status == .running ? "workflow.started" : "workflow.\(execution.status.rawValue)"
         return message(event, workflowID: execution.workflowID, executionID: execution.id, data: execution.json())
     }
 
     /// `workflow.step.started` / `.completed` / `.failed` / `.skipped`.
-    public static func step(_ run: StepRun, of execution: Execution) -> OutboxMessage {
+    package static func step(_ run: StepRun, of execution: Execution) -> OutboxMessage {
         message(
             "workflow.step.\(run.status == .running ? "started" : run.status.rawValue)",
             workflowID: execution.workflowID,

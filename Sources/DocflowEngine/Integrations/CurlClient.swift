@@ -3,17 +3,17 @@ import DocflowCore
 import Foundation
 import Synchronization
 
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(String, String)]
-    public var body: Data?
+package struct HTTPRequest: Sendable {
+    package var method: String
+    package var url: String
+    package var headers: [(String, String)]
+    package var body: Data?
     /// The whole transfer, redirects included.
-    public var timeout: Duration
+    package var timeout: Duration
     /// Larger responses fail the transfer.
-    public var maxResponseBytes: Int
+    package var maxResponseBytes: Int
 
-    public init(
+    package init(
         method: String = "GET", url: String, headers: [(String, String)] = [], body: Data? = nil,
         timeout: Duration = .seconds(30), maxResponseBytes: Int = 10 * 1024 * 1024
     ) {
@@ -26,16 +26,16 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-public struct HTTPResponse: Sendable {
-    public var status: Int
+package struct HTTPResponse: Sendable {
+    package var status: Int
     /// Header names in lower case.
-    public var headers: [String: String]
-    public var body: Data
+    package var headers: [String: String]
+    package var body: Data
     /// The URL that answered, after redirects.
-    public var url: String
+    package var url: String
 }
 
-public enum TransferError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum TransferError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A bad URL or an unsupported scheme.
     case invalid(String)
     /// The destination policy refused it.
@@ -44,7 +44,7 @@ public enum TransferError: Error, Sendable, Equatable, CustomStringConvertible {
     case network(String)
     case tooLarge(Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalid(let reason), .refused(let reason), .network(let reason): reason
         case .tooLarge(let limit): "response is larger than \(limit) bytes"
@@ -54,7 +54,7 @@ public enum TransferError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Outgoing HTTP and SMTP through libcurl. Transfers block, so they run on a bounded number of
 /// threads beside the engine's tasks; each takes a reused easy handle from a pool.
-public final class CurlClient: Sendable {
+package final class CurlClient: Sendable {
     private let policy: OutboundPolicy
     private let handles = Mutex<[Handle]>([])
     private let slots: AsyncSemaphore
@@ -69,7 +69,7 @@ public final class CurlClient: Sendable {
         return true
     }()
 
-    public init(
+    package init(
         policy: OutboundPolicy = OutboundPolicy(), concurrency: Int = 16, connectTimeout: Duration = .seconds(5)
     ) {
         _ = Self.globalInit
@@ -83,7 +83,7 @@ public final class CurlClient: Sendable {
     }
 
     /// Sends a request, following up to 3 redirects, each one checked against the policy.
-    public func perform(_ request: HTTPRequest) async throws(TransferError) -> HTTPResponse {
+    package func perform(_ request: HTTPRequest) async throws(TransferError) -> HTTPResponse {
         let deadline = ContinuousClock.now.advanced(by: request.timeout)
         var current = request
         for _ in 0...3 {
@@ -102,7 +102,7 @@ public final class CurlClient: Sendable {
     }
 
     /// Sends an email: `message` is the whole RFC 5322 text.
-    public func sendMail(smtpURL: String, from: String, to: [String], message: Data, timeout: Duration)
+    package func sendMail(smtpURL: String, from: String, to: [String], message: Data, timeout: Duration)
         async throws(TransferError)
     {
         guard let url = URL(string: smtpURL), let scheme = url.scheme?.lowercased(),
@@ -256,7 +256,7 @@ public final class CurlClient: Sendable {
     }
 
     /// The URL without user and password, for logs and errors.
-    public static func redacted(_ url: String) -> String {
+    package static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.user != nil || components.password != nil else {
             return url
         }

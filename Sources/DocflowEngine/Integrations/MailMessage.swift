@@ -1,8 +1,8 @@
 import Foundation
 
 /// An RFC 5322 message with a UTF-8 subject (RFC 2047) and a base64 UTF-8 text body.
-public enum MailMessage {
-    public static func build(
+package enum MailMessage {
+    package static func build(
         from: String, to: [String], subject: String, body: String, date: Date = Date(),
         messageID: String = UUID().uuidString.lowercased()
     ) -> Data {

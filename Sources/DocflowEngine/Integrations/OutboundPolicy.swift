@@ -3,24 +3,24 @@ import Foundation
 /// Which destinations docflow may send to. Event and workflow data are untrusted, so a URL is
 /// checked after DNS resolution, against the addresses curl will then be pinned to: link-local
 /// and cloud metadata addresses are refused by default, private ranges on request.
-public struct OutboundPolicy: Sendable {
-    public var denied: [CIDR]
+package struct OutboundPolicy: Sendable {
+    package var denied: [CIDR]
     /// When not empty, only these destinations are allowed (after `denied`).
-    public var allowed: [CIDR]
+    package var allowed: [CIDR]
 
-    public static let metadata: [CIDR] = ["169.254.0.0/16", "fd00:ec2::254/128", "fe80::/10"].compactMap(CIDR.init)
-    public static let privateRanges: [CIDR] = [
+    package static let metadata: [CIDR] = ["169.254.0.0/16", "fd00:ec2::254/128", "fe80::/10"].compactMap(CIDR.init)
+    package static let privateRanges: [CIDR] = [
         "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7",
     ].compactMap(CIDR.init)
 
-    public init(denied: [CIDR] = OutboundPolicy.metadata, allowed: [CIDR] = []) {
+    package init(denied: [CIDR] = OutboundPolicy.metadata, allowed: [CIDR] = []) {
         self.denied = denied
         self.allowed = allowed
     }
 
     /// The default plus, when `denyPrivate`, the private ranges; `extraDenied` and `allowed` are
     /// CIDR texts such as `10.1.0.0/16`.
-    public init(denyPrivate: Bool, extraDenied: [String] = [], allowed: [String] = []) throws(OutboundError) {
+    package init(denyPrivate: Bool, extraDenied: [String] = [], allowed: [String] = []) throws(OutboundError) {
         var denied = Self.metadata + (denyPrivate ? Self.privateRanges : [])
         for text in extraDenied {
             guard let cidr = CIDR(text) else { throw .invalid("not a CIDR range: \(text)") }
@@ -35,7 +35,7 @@ public struct OutboundPolicy: Sendable {
     }
 
     /// Resolves `host` and returns its addresses when every one of them may be reached.
-    public func resolve(host: String, port: Int) throws(OutboundError) -> [String] {
+    package func resolve(host: String, port: Int) throws(OutboundError) -> [String] {
         let addresses = try Self.lookup(host: host, port: port)
         for address in addresses {
             guard let bytes = CIDR.bytes(of: address) else { throw .denied("\(host) resolved to \(address)") }
@@ -77,12 +77,12 @@ public struct OutboundPolicy: Sendable {
     }
 }
 
-public enum OutboundError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum OutboundError: Error, Sendable, Equatable, CustomStringConvertible {
     case denied(String)
     case unresolvable(String)
     case invalid(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .denied(let reason): "destination refused: \(reason)"
         case .unresolvable(let reason): reason
@@ -92,11 +92,11 @@ public enum OutboundError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// An IPv4 or IPv6 address range.
-public struct CIDR: Sendable, Equatable {
+package struct CIDR: Sendable, Equatable {
     let network: [UInt8]
     let prefix: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1)
         guard let bytes = Self.bytes(of: String(parts[0])) else { return nil }
         let prefix = parts.count == 2 ? Int(parts[1]) : bytes.count * 8

@@ -4,12 +4,12 @@ import Mustache
 
 /// Renders Mustache templates over an execution context, as plain text (no HTML escaping:
 /// Slack messages, email and webhook bodies are not HTML).
-public enum TemplateRenderer {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+package enum TemplateRenderer {
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    public static func render(_ template: String, context: JSONValue) throws(Failure) -> String {
+    package static func render(_ template: String, context: JSONValue) throws(Failure) -> String {
         let compiled: MustacheTemplate
         do {
             compiled = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + template)

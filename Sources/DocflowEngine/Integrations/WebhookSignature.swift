@@ -4,23 +4,23 @@ import Foundation
 /// `X-Docflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (contract
 /// section 3): how webhook senders prove they hold the workflow's secret, and how docflow signs
 /// what it sends.
-public enum WebhookSignature {
-    public static let header = "X-Docflow-Signature"
+package enum WebhookSignature {
+    package static let header = "X-Docflow-Signature"
     /// How far a signature's timestamp may be from now.
-    public static let tolerance: TimeInterval = 300
+    package static let tolerance: TimeInterval = 300
 
-    public static func sign(_ body: some DataProtocol, secret: String, timestamp: Int) -> String {
+    package static func sign(_ body: some DataProtocol, secret: String, timestamp: Int) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: signed(body, timestamp), using: key(secret))
         return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case missing
         case malformed
         case expired
         case mismatch
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .missing: "the X-Docflow-Signature header is missing"
             case .malformed: "the X-Docflow-Signature header is not t=<unix seconds>,v1=<hex>"
@@ -31,7 +31,7 @@ public enum WebhookSignature {
     }
 
     /// Checks a signature header in constant time.
-    public static func verify(_ header: String?, body: some DataProtocol, secret: String, now: Date = Date())
+    package static func verify(_ header: String?, body: some DataProtocol, secret: String, now: Date = Date())
         throws(Failure)
     {
         guard let header, !header.isEmpty else { throw .missing }

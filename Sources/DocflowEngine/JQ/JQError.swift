@@ -1,5 +1,5 @@
 /// Why a jq program did not produce a result.
-public enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The program does not compile; jq's own message.
     case compile(String)
     /// The program raised an error (`error("boom")` gives `boom`).
@@ -11,7 +11,7 @@ public enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No jq process could be started.
     case unavailable(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .compile(let message): "jq program does not compile: \(message)"
         case .runtime(let message): message

@@ -13,14 +13,14 @@ import Synchronization
 /// process. A program that overruns its deadline gets its process killed; one that crashes libjq
 /// takes only its process down. Either way only that program's step fails, and the process is
 /// started again for the next program. Compiled programs are cached inside each process.
-public final class JQPool: Sendable {
+package final class JQPool: Sendable {
     private let workers: [JQWorker]
     private let turn = Atomic<UInt>(0)
 
     /// - Parameters:
     ///   - executable: the `docflow-jq` binary; see `defaultExecutable`.
     ///   - size: how many programs run at once.
-    public init(executable: String = JQPool.defaultExecutable, size: Int = 2, logger: Logger) {
+    package init(executable: String = JQPool.defaultExecutable, size: Int = 2, logger: Logger) {
         // A write to a killed helper must come back as an error, not kill docflow.
         signal(SIGPIPE, SIG_IGN)
         workers = (0..<max(size, 1)).map { JQWorker(index: $0, executable: executable, logger: logger) }
@@ -31,7 +31,7 @@ public final class JQPool: Sendable {
     }
 
     /// `DOCFLOW_JQ_PATH`, else `docflow-jq` beside the running executable, else on the PATH.
-    public static var defaultExecutable: String {
+    package static var defaultExecutable: String {
         if let path = ProcessInfo.processInfo.environment["DOCFLOW_JQ_PATH"], !path.isEmpty { return path }
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("docflow-jq").path
@@ -49,12 +49,12 @@ public final class JQPool: Sendable {
     /// A worker's thread to run a task on, each in turn. A task there sends its programs
     /// straight to that worker's helper, and each reply resumes it on that thread: no hop between
     /// threads per program. Such a task must not block; see `JQWorker`.
-    public func executor() -> any TaskExecutor {
+    package func executor() -> any TaskExecutor {
         workers[Int(turn.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(workers.count))]
     }
 
     /// Checks that `program` compiles.
-    public func compile(_ program: String, timeout: Duration = .seconds(5)) async throws(JQError) {
+    package func compile(_ program: String, timeout: Duration = .seconds(5)) async throws(JQError) {
         _ = try await run(["program": .string(program), "compile_only": true], timeout: timeout)
     }
 
@@ -62,13 +62,13 @@ public final class JQPool: Sendable {
     ///
     /// `timeout` counts from now. A program that only gets to run after it has passed, queued behind a
     /// slow one, still runs for up to 250 ms (or `timeout`, if shorter) before it is killed.
-    public func evaluate(_ program: String, input: JSONValue, timeout: Duration) async throws(JQError) -> [JSONValue] {
+    package func evaluate(_ program: String, input: JSONValue, timeout: Duration) async throws(JQError) -> [JSONValue] {
         try await run(["program": .string(program), "input": input], timeout: timeout)
     }
 
     /// Kills the helpers; every request not yet answered fails with `unavailable`, and so does
     /// every later one. Never blocks.
-    public func shutdown() {
+    package func shutdown() {
         for worker in workers { worker.stop() }
     }
 

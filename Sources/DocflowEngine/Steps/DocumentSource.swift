@@ -6,12 +6,12 @@ import Foundation
 /// `trigger.content`, `trigger.content_base64` (with `file_type`), `trigger.document_url`, or
 /// `trigger.document_id` through the document URL template. Event data is untrusted: `file://`
 /// is read only below the document root, `http(s)://` passes the outbound address checks.
-public struct DocumentSource: Sendable {
-    public struct Loaded: Sendable {
-        public var data: Data
-        public var fileType: String?
-        public var url: String?
-        public var documentID: String?
+package struct DocumentSource: Sendable {
+    package struct Loaded: Sendable {
+        package var data: Data
+        package var fileType: String?
+        package var url: String?
+        package var documentID: String?
     }
 
     let http: CurlClient
@@ -19,14 +19,14 @@ public struct DocumentSource: Sendable {
     let urlTemplate: String?
     let maxBytes: Int
 
-    public init(http: CurlClient, root: String, urlTemplate: String?, maxBytes: Int = 50 * 1024 * 1024) {
+    package init(http: CurlClient, root: String, urlTemplate: String?, maxBytes: Int = 50 * 1024 * 1024) {
         self.http = http
         self.root = root
         self.urlTemplate = urlTemplate
         self.maxBytes = maxBytes
     }
 
-    public func load(_ trigger: JSONValue, timeout: Duration) async throws(StepError) -> Loaded {
+    package func load(_ trigger: JSONValue, timeout: Duration) async throws(StepError) -> Loaded {
         let fileType = trigger["file_type"]?.stringValue
         let documentID = trigger["document_id"]?.stringValue
         if let content = trigger["content"]?.stringValue {
@@ -123,14 +123,14 @@ public struct DocumentSource: Sendable {
 }
 
 /// `parse`: reads the trigger's document and outputs its text, pages and metadata.
-public struct ParseStep: StepExecutor {
+package struct ParseStep: StepExecutor {
     let source: DocumentSource
 
-    public init(source: DocumentSource) {
+    package init(source: DocumentSource) {
         self.source = source
     }
 
-    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+    package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         StepResult(output: try await parse(context).json())
     }
 

@@ -3,19 +3,19 @@ import Foundation
 
 /// Sends a document and a schema to another service and returns its extraction: lets a platform's
 /// own extraction service replace the built-in one (`config.service`).
-public protocol ExtractionDelegate: Sendable {
+package protocol ExtractionDelegate: Sendable {
     func extract(service: String, request: JSONValue, timeout: Duration) async throws(StepError) -> JSONValue
 }
 
 /// `extract`: finds `config.schema_id`'s fields in the parsed text (parsing the trigger's
 /// document first when no earlier step did). Fields under `config.confidence_min` count as
 /// missing; a missing one of `config.required_fields` fails the step.
-public struct ExtractStep: StepExecutor {
+package struct ExtractStep: StepExecutor {
     let schemas: @Sendable (String) async throws -> ExtractionSchema?
     let parse: ParseStep
     let delegate: (any ExtractionDelegate)?
 
-    public init(
+    package init(
         schemas: @escaping @Sendable (String) async throws -> ExtractionSchema?, parse: ParseStep,
         delegate: (any ExtractionDelegate)?
     ) {
@@ -24,7 +24,7 @@ public struct ExtractStep: StepExecutor {
         self.delegate = delegate
     }
 
-    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+    package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         guard let schemaID = step.config["schema_id"]?.stringValue else {
             throw StepError("config.schema_id is missing", retryable: false)
         }

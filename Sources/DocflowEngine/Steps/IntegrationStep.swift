@@ -8,13 +8,13 @@ import Foundation
 /// 5xx, 429 (after its `Retry-After`) and network errors are retried under the step's policy,
 /// three attempts when it sets none; other 4xx fail at once. The response's status and the start
 /// of its body go into the step's output or error.
-public struct IntegrationStep: StepExecutor {
+package struct IntegrationStep: StepExecutor {
     /// Where email goes out.
-    public struct Mail: Sendable {
-        public var smtpURL: String?
-        public var from: String
+    package struct Mail: Sendable {
+        package var smtpURL: String?
+        package var from: String
 
-        public init(smtpURL: String?, from: String = "docflow@localhost") {
+        package init(smtpURL: String?, from: String = "docflow@localhost") {
             self.smtpURL = smtpURL
             self.from = from
         }
@@ -25,17 +25,17 @@ public struct IntegrationStep: StepExecutor {
     let mail: Mail
     static let excerptBytes = 2048
 
-    public init(store: Store, http: CurlClient, mail: Mail) {
+    package init(store: Store, http: CurlClient, mail: Mail) {
         self.store = store
         self.http = http
         self.mail = mail
     }
 
-    public var defaultRetry: RetryPolicy {
+    package var defaultRetry: RetryPolicy {
         RetryPolicy(maxAttempts: 3, initialIntervalMs: 1000, backoff: .exponential, maxIntervalMs: 30_000)
     }
 
-    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+    package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         guard let id = step.config["integration_id"]?.stringValue, !id.isEmpty else {
             throw StepError("step \(step.id) names no integration (config.integration_id)", retryable: false)
         }

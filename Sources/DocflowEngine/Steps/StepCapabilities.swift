@@ -4,9 +4,9 @@ import DocflowCore
 /// the world outside docflow, and who enforces their deadline. Declared once per step type
 /// (`StepType.capabilities`), so an executor cannot get it wrong and a new step type does not
 /// compile until it says.
-public struct StepCapabilities: Sendable, Equatable, CustomStringConvertible {
+package struct StepCapabilities: Sendable, Equatable, CustomStringConvertible {
     /// Where a step's `execute` runs.
-    public enum Placement: Sendable, Equatable {
+    package enum Placement: Sendable, Equatable {
         /// On its execution's own thread (a jq worker's): the step only waits for a helper
         /// process, so it costs no hop between threads.
         case executionThread
@@ -16,7 +16,7 @@ public struct StepCapabilities: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// What running a step does outside docflow.
-    public enum Effects: Sendable, Equatable {
+    package enum Effects: Sendable, Equatable {
         /// Nothing: it computes, or only reads (a document fetched by GET). It may run while the
         /// execution's start is still being committed (a speculative start).
         case none
@@ -27,7 +27,7 @@ public struct StepCapabilities: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Who stops a step at its `timeout_ms`.
-    public enum Deadline: Sendable, Equatable {
+    package enum Deadline: Sendable, Equatable {
         /// The engine races the step against a timer and gives up on it.
         case engine
         /// The executor stops its own work at `StepContext.deadline` (the jq pool kills the
@@ -35,22 +35,22 @@ public struct StepCapabilities: Sendable, Equatable, CustomStringConvertible {
         case executor
     }
 
-    public let placement: Placement
-    public let effects: Effects
-    public let deadline: Deadline
+    package let placement: Placement
+    package let effects: Effects
+    package let deadline: Deadline
 
-    public init(placement: Placement, effects: Effects, deadline: Deadline) {
+    package init(placement: Placement, effects: Effects, deadline: Deadline) {
         self.placement = placement
         self.effects = effects
         self.deadline = deadline
     }
 
-    public var description: String { "\(placement), effects \(effects), deadline by \(deadline)" }
+    package var description: String { "\(placement), effects \(effects), deadline by \(deadline)" }
 }
 
 extension StepType {
     /// The one declaration of how the engine treats steps of this type.
-    public var capabilities: StepCapabilities {
+    package var capabilities: StepCapabilities {
         switch self {
         case .transform, .condition:
             StepCapabilities(placement: .executionThread, effects: .none, deadline: .executor)

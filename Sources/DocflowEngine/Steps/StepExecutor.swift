@@ -5,7 +5,7 @@ import Foundation
 /// executor only turns a step's config and context into an output or an error. How the engine
 /// treats the steps of a type (thread, side effects, deadline) is the type's
 /// `StepType.capabilities`, not the executor's to say.
-public protocol StepExecutor: Sendable {
+package protocol StepExecutor: Sendable {
     /// The retry policy of steps of this type that set none.
     var defaultRetry: RetryPolicy { get }
 
@@ -13,27 +13,27 @@ public protocol StepExecutor: Sendable {
 }
 
 extension StepExecutor {
-    public var defaultRetry: RetryPolicy { .none }
+    package var defaultRetry: RetryPolicy { .none }
 }
 
 /// What a step sees when it runs.
-public struct StepContext: Sendable {
+package struct StepContext: Sendable {
     /// The execution context of contract section 6.
-    public let json: JSONValue
-    public let executionID: String
-    public let workflowID: String
-    public let stepID: String
-    public let attempt: Int
+    package let json: JSONValue
+    package let executionID: String
+    package let workflowID: String
+    package let stepID: String
+    package let attempt: Int
     /// The step's `timeout_ms`.
-    public let timeout: Duration
+    package let timeout: Duration
     /// When the step's `timeout_ms` runs out.
-    public let deadline: ContinuousClock.Instant
+    package let deadline: ContinuousClock.Instant
     /// The output of the step that completed last, if any.
-    public let latestOutput: JSONValue?
+    package let latestOutput: JSONValue?
     /// The output of the latest completed `parse` step, if any.
-    public let parsedDocument: JSONValue?
+    package let parsedDocument: JSONValue?
 
-    public init(
+    package init(
         json: JSONValue, executionID: String, workflowID: String, stepID: String, attempt: Int, timeout: Duration,
         deadline: ContinuousClock.Instant, latestOutput: JSONValue? = nil, parsedDocument: JSONValue? = nil
     ) {
@@ -49,65 +49,65 @@ public struct StepContext: Sendable {
     }
 
     /// Time left before the deadline, at least a millisecond.
-    public var remaining: Duration {
+    package var remaining: Duration {
         max(deadline - ContinuousClock.now, .milliseconds(1))
     }
 }
 
 /// A step's output, and where control goes next when the step decides (a condition's branch).
-public struct StepResult: Sendable {
-    public var output: JSONValue
-    public var next: StepTarget?
+package struct StepResult: Sendable {
+    package var output: JSONValue
+    package var next: StepTarget?
 
-    public init(output: JSONValue, next: StepTarget? = nil) {
+    package init(output: JSONValue, next: StepTarget? = nil) {
         self.output = output
         self.next = next
     }
 }
 
 /// Why a step failed, in a sentence for the execution log.
-public struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
     /// Whether another attempt may succeed (network trouble, 5xx) under the step's retry policy.
-    public var retryable: Bool
+    package var retryable: Bool
     /// Details for the log, such as an HTTP status and body excerpt.
-    public var output: JSONValue?
+    package var output: JSONValue?
     /// How long the other side asked us to wait before trying again (`Retry-After`).
-    public var retryAfter: Duration?
+    package var retryAfter: Duration?
 
-    public init(_ message: String, retryable: Bool = true, output: JSONValue? = nil) {
+    package init(_ message: String, retryable: Bool = true, output: JSONValue? = nil) {
         self.message = message
         self.retryable = retryable
         self.output = output
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// The executor of each step type.
-public struct StepExecutors: Sendable {
+package struct StepExecutors: Sendable {
     private var executors: [StepType: any StepExecutor] = [:]
 
-    public init() {}
+    package init() {}
 
-    public mutating func register(_ type: StepType, _ executor: any StepExecutor) {
+    package mutating func register(_ type: StepType, _ executor: any StepExecutor) {
         executors[type] = executor
     }
 
-    public subscript(_ type: StepType) -> (any StepExecutor)? {
+    package subscript(_ type: StepType) -> (any StepExecutor)? {
         executors[type]
     }
 }
 
 /// Fails steps of a type this build of docflow cannot run yet, saying so.
-public struct UnavailableStep: StepExecutor {
-    public let type: StepType
+package struct UnavailableStep: StepExecutor {
+    package let type: StepType
 
-    public init(_ type: StepType) {
+    package init(_ type: StepType) {
         self.type = type
     }
 
-    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+    package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         throw StepError("\(type.rawValue) steps are not available in this version of docflow", retryable: false)
     }
 }

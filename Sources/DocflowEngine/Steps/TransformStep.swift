@@ -2,14 +2,14 @@ import DocflowCore
 
 /// `transform`: runs `config.expression` (jq) on the context. One result is the output; none is
 /// `null`; several are an array.
-public struct TransformStep: StepExecutor {
+package struct TransformStep: StepExecutor {
     let jq: JQPool
 
-    public init(jq: JQPool) {
+    package init(jq: JQPool) {
         self.jq = jq
     }
 
-    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+    package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)
         switch results.count {
         case 0: return StepResult(output: .null)
@@ -21,14 +21,14 @@ public struct TransformStep: StepExecutor {
 
 /// `condition`: runs `config.expression` and goes to `config.then` when its first result is
 /// truthy by jq's rules (anything but `false` and `null`), else to `config.else`.
-public struct ConditionStep: StepExecutor {
+package struct ConditionStep: StepExecutor {
     let jq: JQPool
 
-    public init(jq: JQPool) {
+    package init(jq: JQPool) {
         self.jq = jq
     }
 
-    public func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
+    package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
         let results = try await evaluate(jq, step, context)
         let truthy = results.first.map { $0 != .null && $0 != .bool(false) } ?? false
         let branch = truthy ? "then" : "else"

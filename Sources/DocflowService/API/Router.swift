@@ -3,13 +3,13 @@ import Logging
 
 /// Maps `(method, path)` to a handler, independent of transport. Literal path segments win over
 /// parameters, so `/api/workflows/templates` never reads as a workflow id.
-public struct Router: Sendable {
-    public typealias Handler = @Sendable (APIRequest, Parameters) async throws -> APIResponse
+package struct Router: Sendable {
+    package typealias Handler = @Sendable (APIRequest, Parameters) async throws -> APIResponse
 
     /// The `{name}` segments of the matched path.
-    public struct Parameters: Sendable {
+    package struct Parameters: Sendable {
         var values: [String: String]
-        public subscript(_ name: String) -> String { values[name] ?? "" }
+        package subscript(_ name: String) -> String { values[name] ?? "" }
     }
 
     private enum Segment: Sendable, Equatable {
@@ -26,12 +26,12 @@ public struct Router: Sendable {
     private var routes: [Route] = []
     private let logger: Logger
 
-    public init(logger: Logger) {
+    package init(logger: Logger) {
         self.logger = logger
     }
 
     /// Adds a route; `pattern` is a path such as `/api/workflows/{id}/execute`.
-    public mutating func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    package mutating func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         let segments = Self.split(pattern).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}")
                 ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
@@ -40,7 +40,7 @@ public struct Router: Sendable {
     }
 
     /// Runs the request's handler; every failure becomes an error response.
-    public func handle(_ request: APIRequest) async -> APIResponse {
+    package func handle(_ request: APIRequest) async -> APIResponse {
         let segments = Self.split(request.path)
         var best: (route: Route, parameters: [String: String], rank: [Bool])?
         var allowed: Set<String> = []

@@ -8,8 +8,8 @@ import ServiceLifecycle
 /// confirms, so confirm frames never meet deliveries) and the services between them.
 ///
 /// `init` only wires; `run()` does the I/O (see "Startup and shutdown" in docs/architecture.md).
-public final class DocflowServer: Sendable {
-    public let configuration: ServiceConfiguration
+package final class DocflowServer: Sendable {
+    package let configuration: ServiceConfiguration
     private let logger: Logger
     private let worker: Worker
     private let group: ServiceGroup
@@ -18,7 +18,7 @@ public final class DocflowServer: Sendable {
     /// database nor the broker.
     /// - Parameter handleSignals: shut down gracefully on SIGTERM and SIGINT, and crash rather
     ///   than hang when cancelled services do not end (off in tests, which share the process).
-    public init(configuration: ServiceConfiguration, logger: Logger, handleSignals: Bool = true) throws {
+    package init(configuration: ServiceConfiguration, logger: Logger, handleSignals: Bool = true) throws {
         _ = try AMQPConfiguration(url: configuration.amqpURL)
         self.configuration = configuration
         self.logger = logger
@@ -40,7 +40,7 @@ public final class DocflowServer: Sendable {
     /// Starts (database, broker topology, trigger index), serves until SIGTERM/SIGINT or
     /// `shutdown()`, then finishes in-flight work for up to the drain time and returns. Throws
     /// when start-up or a service fails, once the others have stopped.
-    public func run() async throws {
+    package func run() async throws {
         do {
             try await group.run()
         } catch {
@@ -51,12 +51,12 @@ public final class DocflowServer: Sendable {
     }
 
     /// Returns once the server is serving; throws why it never will.
-    public func started() async throws {
+    package func started() async throws {
         _ = try await worker.started.value()
     }
 
     /// Begins a graceful shutdown: stop consuming, finish what is in flight, publish what is committed.
-    public func shutdown() async {
+    package func shutdown() async {
         await group.triggerGracefulShutdown()
     }
 
@@ -68,19 +68,19 @@ public final class DocflowServer: Sendable {
     }
 
     /// The database; available once `started()` returned.
-    public var store: Store { components.store }
+    package var store: Store { components.store }
 
     /// The engine; available once `started()` returned.
-    public var engine: Engine { components.engine }
+    package var engine: Engine { components.engine }
 
     /// The HTTP port being served, once it is (useful when it was chosen by the system).
-    public var httpPort: Int? {
+    package var httpPort: Int? {
         guard case .success(let components) = worker.started.result else { return nil }
         return components.http?.port
     }
 
     /// Whether both broker connections are up.
-    public var isBrokerConnected: Bool {
+    package var isBrokerConnected: Bool {
         guard case .success(let components) = worker.started.result else { return false }
         return components.consuming.isConnected && components.publishing.isConnected
     }

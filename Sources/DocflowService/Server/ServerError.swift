@@ -1,5 +1,5 @@
 /// Why `docflow serve` could not start or keep serving, said in a sentence.
-public enum ServerError: Error, CustomStringConvertible, Sendable {
+package enum ServerError: Error, CustomStringConvertible, Sendable {
     /// Another process listens on the HTTP port.
     case httpPortInUse(Int)
     /// The HTTP port could not be opened for another reason.
@@ -7,7 +7,7 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
     /// `shutdown()` or a signal came before the server was serving.
     case stoppedBeforeServing
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .httpPortInUse(let port): "HTTP port \(port) is already in use"
         case .httpPortUnavailable(let port, let reason): "HTTP port \(port) cannot be opened: \(reason)"

@@ -97,6 +97,33 @@ final class Worker: Service, Sendable {
         }
     }
 
+    /// The executor of every step type (`StepType.allCases`; a test holds it to that).
+    static func stepExecutors(
+        _ configuration: ServiceConfiguration, store: Store, jq: JQPool, http: CurlClient,
+        extraction: any ExtractionDelegate
+    ) -> StepExecutors {
+        var executors = StepExecutors()
+        executors.register(.transform, TransformStep(jq: jq))
+        executors.register(.condition, ConditionStep(jq: jq))
+        executors.register(
+            .integration,
+            IntegrationStep(
+                store: store, http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)))
+        let parse = ParseStep(
+            source: DocumentSource(
+                http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
+                maxBytes: configuration.maxDocumentBytes))
+        executors.register(.parse, parse)
+        executors.register(
+            .extract,
+            ExtractStep(
+                schemas: { id in
+                    if let builtIn = BuiltInSchemas.schema(id) { return builtIn }
+                    return try await store.read { db in try SchemaRepository.fetch(db, id: id) }
+                }, parse: parse, delegate: extraction))
+        return executors
+    }
+
     private static func wire(
         _ configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, store: Store, consuming: AMQPConnection,
         publishing: AMQPConnection,
@@ -120,28 +147,11 @@ final class Worker: Service, Sendable {
 
         let relay = OutboxRelay(
             store: store, channel: relayChannel, exchange: names.statusExchange, metrics: metrics, logger: logger)
-        var executors = StepExecutors()
-        executors.register(.transform, TransformStep(jq: jq))
-        executors.register(.condition, ConditionStep(jq: jq))
-        let curl = CurlClient(policy: outboundPolicy)
-        executors.register(
-            .integration,
-            IntegrationStep(
-                store: store, http: curl, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)))
-        let parse = ParseStep(
-            source: DocumentSource(
-                http: curl, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
-                maxBytes: configuration.maxDocumentBytes))
-        executors.register(.parse, parse)
         // Extraction services answer on direct reply-to, through a channel of the publishing connection.
         let extractionClient = try await APIClient(connection: publishing, queue: names.apiQueue)
-        executors.register(
-            .extract,
-            ExtractStep(
-                schemas: { id in
-                    if let builtIn = BuiltInSchemas.schema(id) { return builtIn }
-                    return try await store.read { db in try SchemaRepository.fetch(db, id: id) }
-                }, parse: parse, delegate: AMQPExtractionDelegate(client: extractionClient)))
+        let executors = stepExecutors(
+            configuration, store: store, jq: jq, http: CurlClient(policy: outboundPolicy),
+            extraction: AMQPExtractionDelegate(client: extractionClient))
         let journal = Journal(store: store, logger: logger, didCommit: { relay.committed($0) })
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,

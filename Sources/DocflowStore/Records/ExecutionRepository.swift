@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// Executions and their step logs, in `executions` and `execution_steps`.
-public enum ExecutionRepository {
-    public static func insert(_ db: Database, _ execution: Execution) throws {
+package enum ExecutionRepository {
+    package static func insert(_ db: Database, _ execution: Execution) throws {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO executions
@@ -24,7 +24,7 @@ public enum ExecutionRepository {
     }
 
     /// Writes a log entry; `seq` is its place in the log.
-    public static func saveStep(_ db: Database, executionID: String, run: StepRun, seq: Int) throws {
+    package static func saveStep(_ db: Database, executionID: String, run: StepRun, seq: Int) throws {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO execution_steps
@@ -42,7 +42,7 @@ public enum ExecutionRepository {
         ])
     }
 
-    public static func finish(
+    package static func finish(
         _ db: Database, executionID: String, status: ExecutionStatus, completedAt: Date, error: String?
     ) throws {
         let statement = try db.cachedStatement(
@@ -51,7 +51,7 @@ public enum ExecutionRepository {
     }
 
     /// Makes a failed execution run again from its failed step: completed steps keep their output.
-    public static func reopen(_ db: Database, executionID: String) throws {
+    package static func reopen(_ db: Database, executionID: String) throws {
         try db.execute(
             sql: "UPDATE executions SET status = 'running', completed_at = NULL, error = NULL WHERE id = ?",
             arguments: [executionID])
@@ -60,11 +60,11 @@ public enum ExecutionRepository {
             arguments: [executionID])
     }
 
-    public static func exists(_ db: Database, id: String) throws -> Bool {
+    package static func exists(_ db: Database, id: String) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM executions WHERE id = ?)", arguments: [id]) ?? false
     }
 
-    public static func fetch(_ db: Database, id: String) throws -> Execution? {
+    package static func fetch(_ db: Database, id: String) throws -> Execution? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]) else {
             return nil
         }
@@ -72,7 +72,7 @@ public enum ExecutionRepository {
     }
 
     /// Newest first; with `executionID`, only that one.
-    public static func list(_ db: Database, workflowID: String, limit: Int, executionID: String? = nil) throws
+    package static func list(_ db: Database, workflowID: String, limit: Int, executionID: String? = nil) throws
         -> [Execution]
     {
         let rows: [Row]
@@ -89,14 +89,14 @@ public enum ExecutionRepository {
     }
 
     /// How many executions of a workflow are `running`.
-    public static func runningCount(_ db: Database, workflowID: String) throws -> Int {
+    package static func runningCount(_ db: Database, workflowID: String) throws -> Int {
         try Int.fetchOne(
             db, sql: "SELECT COUNT(*) FROM executions WHERE workflow_id = ? AND status = 'running'",
             arguments: [workflowID]) ?? 0
     }
 
     /// Executions left `running`, oldest first: after a restart they resume.
-    public static func fetchRunning(_ db: Database) throws -> [Execution] {
+    package static func fetchRunning(_ db: Database) throws -> [Execution] {
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE status = 'running' ORDER BY rowid")
         return try rows.map { row in try execution(from: row, log: steps(db, executionID: row["id"])) }
     }

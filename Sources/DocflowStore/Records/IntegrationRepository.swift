@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// Integrations in `integrations`.
-public enum IntegrationRepository {
-    public static func save(_ db: Database, _ integration: Integration) throws {
+package enum IntegrationRepository {
+    package static func save(_ db: Database, _ integration: Integration) throws {
         try db.execute(
             sql: """
                 INSERT INTO integrations (id, workflow_id, name, integration_type, config, created_at, updated_at)
@@ -19,12 +19,12 @@ public enum IntegrationRepository {
             ])
     }
 
-    public static func fetch(_ db: Database, id: String) throws -> Integration? {
+    package static func fetch(_ db: Database, id: String) throws -> Integration? {
         try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]).map(integration)
     }
 
     /// Oldest first; with `workflowID`, only that workflow's.
-    public static func list(_ db: Database, workflowID: String? = nil) throws -> [Integration] {
+    package static func list(_ db: Database, workflowID: String? = nil) throws -> [Integration] {
         if let workflowID {
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM integrations WHERE workflow_id = ? ORDER BY created_at, rowid",
@@ -35,7 +35,7 @@ public enum IntegrationRepository {
     }
 
     @discardableResult
-    public static func delete(_ db: Database, id: String) throws -> Bool {
+    package static func delete(_ db: Database, id: String) throws -> Bool {
         try db.execute(sql: "DELETE FROM integrations WHERE id = ?", arguments: [id])
         return db.changesCount > 0
     }

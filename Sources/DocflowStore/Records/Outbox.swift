@@ -4,18 +4,18 @@ import GRDB
 
 /// A status event committed with the change it describes and published after the commit. Where
 /// it goes on the wire is the service's business, not the store's.
-public struct OutboxMessage: Sendable, Equatable {
+package struct OutboxMessage: Sendable, Equatable {
     /// The event, such as `workflow.step.completed`.
-    public var event: String
-    public var workflowID: String
+    package var event: String
+    package var workflowID: String
     /// The execution the event is about; nil for a definition change.
-    public var executionID: String?
-    public var messageID: String
-    public var body: Data
+    package var executionID: String?
+    package var messageID: String
+    package var body: Data
     /// Seconds since 1970, when the message was made.
-    public var createdAt: Double
+    package var createdAt: Double
 
-    public init(
+    package init(
         event: String, workflowID: String, executionID: String?, messageID: String, body: Data,
         createdAt: Double = Date().timeIntervalSince1970
     ) {
@@ -29,11 +29,11 @@ public struct OutboxMessage: Sendable, Equatable {
 }
 
 /// The messages one transaction committed, in order, under the row's `seq`.
-public struct OutboxBatch: Sendable {
-    public let seq: Int64
-    public let messages: [OutboxMessage]
+package struct OutboxBatch: Sendable {
+    package let seq: Int64
+    package let messages: [OutboxMessage]
 
-    public init(seq: Int64, messages: [OutboxMessage]) {
+    package init(seq: Int64, messages: [OutboxMessage]) {
         self.seq = seq
         self.messages = messages
     }
@@ -42,10 +42,10 @@ public struct OutboxBatch: Sendable {
 /// The transactional outbox: a transaction stores the messages it means to publish as one row of
 /// `outbox_batches`, so a group commit of a thousand status events writes one row, not a thousand.
 /// `seq` grows in commit order (one writer, AUTOINCREMENT), which is the order to publish in.
-public enum Outbox {
+package enum Outbox {
     /// Stores `messages` as one row; returns its `seq`, or nil when there was nothing to store.
     @discardableResult
-    public static func append(_ db: Database, _ messages: [OutboxMessage]) throws -> Int64? {
+    package static func append(_ db: Database, _ messages: [OutboxMessage]) throws -> Int64? {
         guard !messages.isEmpty else { return nil }
         let statement = try db.cachedStatement(sql: "INSERT INTO outbox_batches (messages, count) VALUES (?, ?)")
         try statement.execute(arguments: [OutboxCoding.encode(messages), messages.count])
@@ -53,12 +53,12 @@ public enum Outbox {
     }
 
     @discardableResult
-    public static func append(_ db: Database, _ message: OutboxMessage) throws -> Int64? {
+    package static func append(_ db: Database, _ message: OutboxMessage) throws -> Int64? {
         try append(db, [message])
     }
 
     /// The oldest batches after `seq`, in commit order.
-    public static func pending(_ db: Database, after seq: Int64 = 0, limit: Int) throws -> [OutboxBatch] {
+    package static func pending(_ db: Database, after seq: Int64 = 0, limit: Int) throws -> [OutboxBatch] {
         try Row.fetchAll(
             db, sql: "SELECT seq, messages FROM outbox_batches WHERE seq > ? ORDER BY seq LIMIT ?",
             arguments: [seq, limit]
@@ -69,12 +69,12 @@ public enum Outbox {
     }
 
     /// Forgets every batch up to and including `seq`.
-    public static func remove(_ db: Database, upTo seq: Int64) throws {
+    package static func remove(_ db: Database, upTo seq: Int64) throws {
         try db.execute(sql: "DELETE FROM outbox_batches WHERE seq <= ?", arguments: [seq])
     }
 
     /// How many messages wait to be published or deleted.
-    public static func count(_ db: Database) throws -> Int {
+    package static func count(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(count), 0) FROM outbox_batches") ?? 0
     }
 }

@@ -3,17 +3,17 @@ import GRDB
 
 /// Replies to mutating API requests by `message_id`, so a redelivered or resent request gets the
 /// first reply again instead of changing anything twice.
-public enum ProcessedMessages {
-    public static let retention: TimeInterval = 24 * 3600
+package enum ProcessedMessages {
+    package static let retention: TimeInterval = 24 * 3600
 
     /// The reply recorded for `messageID` within the retention window.
-    public static func reply(_ db: Database, messageID: String, now: Date = Date()) throws -> Data? {
+    package static func reply(_ db: Database, messageID: String, now: Date = Date()) throws -> Data? {
         try Data.fetchOne(
             db, sql: "SELECT reply FROM processed_messages WHERE message_id = ? AND created_at > ?",
             arguments: [messageID, now.timeIntervalSince1970 - retention])
     }
 
-    public static func record(_ db: Database, messageID: String, reply: Data, now: Date = Date()) throws {
+    package static func record(_ db: Database, messageID: String, reply: Data, now: Date = Date()) throws {
         try db.execute(
             sql: "INSERT OR REPLACE INTO processed_messages (message_id, reply, created_at) VALUES (?, ?, ?)",
             arguments: [messageID, reply, now.timeIntervalSince1970])
@@ -21,7 +21,7 @@ public enum ProcessedMessages {
 
     /// Forgets replies older than the retention window; returns how many.
     @discardableResult
-    public static func prune(_ db: Database, now: Date = Date()) throws -> Int {
+    package static func prune(_ db: Database, now: Date = Date()) throws -> Int {
         try db.execute(
             sql: "DELETE FROM processed_messages WHERE created_at <= ?",
             arguments: [now.timeIntervalSince1970 - retention])

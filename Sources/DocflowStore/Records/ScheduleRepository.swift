@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// Cron schedules in `schedules`, one per workflow.
-public enum ScheduleRepository {
-    public static func save(_ db: Database, _ schedule: Schedule) throws {
+package enum ScheduleRepository {
+    package static func save(_ db: Database, _ schedule: Schedule) throws {
         try db.execute(
             sql: """
                 INSERT INTO schedules
@@ -21,19 +21,19 @@ public enum ScheduleRepository {
             ])
     }
 
-    public static func fetch(_ db: Database, workflowID: String) throws -> Schedule? {
+    package static func fetch(_ db: Database, workflowID: String) throws -> Schedule? {
         try Row.fetchOne(db, sql: "SELECT * FROM schedules WHERE workflow_id = ?", arguments: [workflowID])
             .map(schedule)
     }
 
     @discardableResult
-    public static func delete(_ db: Database, workflowID: String) throws -> Bool {
+    package static func delete(_ db: Database, workflowID: String) throws -> Bool {
         try db.execute(sql: "DELETE FROM schedules WHERE workflow_id = ?", arguments: [workflowID])
         return db.changesCount > 0
     }
 
     /// Enabled schedules whose next slot is at or before `now`, earliest first.
-    public static func due(_ db: Database, now: Date, limit: Int = 100) throws -> [Schedule] {
+    package static func due(_ db: Database, now: Date, limit: Int = 100) throws -> [Schedule] {
         try Row.fetchAll(
             db,
             sql: """
@@ -45,7 +45,7 @@ public enum ScheduleRepository {
     }
 
     /// The earliest next slot of any enabled schedule.
-    public static func nextSlot(_ db: Database) throws -> Date? {
+    package static func nextSlot(_ db: Database) throws -> Date? {
         let text = try String.fetchOne(
             db, sql: "SELECT MIN(next_run_at) FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL")
         return try text.map(StoredDate.date)
@@ -62,9 +62,9 @@ public enum ScheduleRepository {
 }
 
 /// One row per (workflow, cause): the same event id or schedule slot never starts a workflow twice.
-public enum TriggerClaims {
+package enum TriggerClaims {
     /// Records the claim; false when it was already claimed.
-    public static func claim(_ db: Database, workflowID: String, key: String, executionID: String) throws -> Bool {
+    package static func claim(_ db: Database, workflowID: String, key: String, executionID: String) throws -> Bool {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO trigger_claims (workflow_id, trigger_key, execution_id, claimed_at)
@@ -75,7 +75,7 @@ public enum TriggerClaims {
     }
 
     /// The execution that took the claim, if it was taken.
-    public static func execution(_ db: Database, workflowID: String, key: String) throws -> String? {
+    package static func execution(_ db: Database, workflowID: String, key: String) throws -> String? {
         try String.fetchOne(
             db, sql: "SELECT execution_id FROM trigger_claims WHERE workflow_id = ? AND trigger_key = ?",
             arguments: [workflowID, key])
@@ -84,7 +84,7 @@ public enum TriggerClaims {
 
 extension WorkflowRepository {
     /// Whether the workflow exists and is enabled, without reading its definition.
-    public static func isEnabled(_ db: Database, id: String) throws -> Bool {
+    package static func isEnabled(_ db: Database, id: String) throws -> Bool {
         let statement = try db.cachedStatement(sql: "SELECT enabled FROM workflows WHERE id = ?")
         return try Bool.fetchOne(statement, arguments: [id]) ?? false
     }

@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// Custom extraction schemas in `extraction_schemas`; built-ins live in code.
-public enum SchemaRepository {
-    public static func save(_ db: Database, _ schema: ExtractionSchema) throws {
+package enum SchemaRepository {
+    package static func save(_ db: Database, _ schema: ExtractionSchema) throws {
         let fields = JSONValue.object(["fields": schema.json()["fields"] ?? .array([])]).encodedString()
         let now = StoredDate.string(Date())
         try db.execute(
@@ -17,16 +17,16 @@ public enum SchemaRepository {
             arguments: [schema.id, schema.name, schema.description, fields, now, now])
     }
 
-    public static func fetch(_ db: Database, id: String) throws -> ExtractionSchema? {
+    package static func fetch(_ db: Database, id: String) throws -> ExtractionSchema? {
         try Row.fetchOne(db, sql: "SELECT * FROM extraction_schemas WHERE id = ?", arguments: [id]).map(schema)
     }
 
-    public static func list(_ db: Database) throws -> [ExtractionSchema] {
+    package static func list(_ db: Database) throws -> [ExtractionSchema] {
         try Row.fetchAll(db, sql: "SELECT * FROM extraction_schemas ORDER BY created_at, rowid").map(schema)
     }
 
     @discardableResult
-    public static func delete(_ db: Database, id: String) throws -> Bool {
+    package static func delete(_ db: Database, id: String) throws -> Bool {
         try db.execute(sql: "DELETE FROM extraction_schemas WHERE id = ?", arguments: [id])
         return db.changesCount > 0
     }

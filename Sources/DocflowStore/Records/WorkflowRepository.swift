@@ -3,32 +3,32 @@ import Foundation
 import GRDB
 
 /// Workflow definitions in the `workflows` table.
-public enum WorkflowRepository {
-    public static func insert(_ db: Database, _ workflow: Workflow) throws {
+package enum WorkflowRepository {
+    package static func insert(_ db: Database, _ workflow: Workflow) throws {
         try WorkflowRow(workflow).insert(db)
     }
 
-    public static func update(_ db: Database, _ workflow: Workflow) throws {
+    package static func update(_ db: Database, _ workflow: Workflow) throws {
         try WorkflowRow(workflow).update(db)
     }
 
     /// Removes the workflow with its schedule and executions; false when there was none.
     @discardableResult
-    public static func delete(_ db: Database, id: String) throws -> Bool {
+    package static func delete(_ db: Database, id: String) throws -> Bool {
         try WorkflowRow.deleteOne(db, key: id)
     }
 
-    public static func fetch(_ db: Database, id: String) throws -> Workflow? {
+    package static func fetch(_ db: Database, id: String) throws -> Workflow? {
         try WorkflowRow.fetchOne(db, key: id)?.workflow()
     }
 
     /// Every workflow, oldest first.
-    public static func fetchAll(_ db: Database) throws -> [Workflow] {
+    package static func fetchAll(_ db: Database) throws -> [Workflow] {
         try WorkflowRow.order(Column("created_at"), Column("rowid")).fetchAll(db).map { try $0.workflow() }
     }
 
     /// Enabled event-triggered workflows, for the trigger index.
-    public static func fetchEnabledEventWorkflows(_ db: Database) throws -> [Workflow] {
+    package static func fetchEnabledEventWorkflows(_ db: Database) throws -> [Workflow] {
         try WorkflowRow.filter(Column("enabled") == true && Column("trigger_type") == TriggerType.event.rawValue)
             .fetchAll(db).map { try $0.workflow() }
     }
@@ -77,10 +77,10 @@ struct WorkflowRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 /// A stored row that does not read back: a bug or a hand-edited database.
-public enum StoreError: Error, CustomStringConvertible {
+package enum StoreError: Error, CustomStringConvertible {
     case corrupt(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .corrupt(let what): "database holds an unreadable value: \(what)"
         }
