@@ -141,6 +141,14 @@ enum Migrations {
             try Outbox.append(db, messages)
             try db.drop(table: "outbox")
         }
+        migrator.registerMigration("v4: resumption counts, clean-shutdown marker") { db in
+            // How many times a `running` execution was resumed since it last ran in a process that
+            // stopped gracefully: past a limit, the crash-loop breaker fails it instead.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN resumptions INTEGER NOT NULL DEFAULT 0")
+            // A row while the last process to stop stopped gracefully; cleared at start.
+            try db.execute(
+                sql: "CREATE TABLE clean_shutdown (id INTEGER PRIMARY KEY CHECK (id = 1), stopped_at TEXT NOT NULL)")
+        }
         return migrator
     }
 }

@@ -50,10 +50,14 @@ package enum ExecutionRepository {
         try statement.execute(arguments: [status.rawValue, StoredDate.string(completedAt), error, executionID])
     }
 
-    /// Makes a failed execution run again from its failed step: completed steps keep their output.
+    /// Makes a failed execution run again from its failed step: completed steps keep their output,
+    /// and it has not been resumed yet.
     package static func reopen(_ db: Database, executionID: String) throws {
         try db.execute(
-            sql: "UPDATE executions SET status = 'running', completed_at = NULL, error = NULL WHERE id = ?",
+            sql: """
+                UPDATE executions SET status = 'running', completed_at = NULL, error = NULL, resumptions = 0
+                WHERE id = ?
+                """,
             arguments: [executionID])
         try db.execute(
             sql: "DELETE FROM execution_steps WHERE execution_id = ? AND status IN ('failed', 'skipped', 'running')",
