@@ -74,17 +74,21 @@ extension Engine {
     }
 
     /// Resumes every execution left `running` by an earlier process: steps that completed are
-    /// kept, the one in flight runs again (at-least-once).
+    /// kept, the one in flight runs again (at-least-once). Every resumption is committed before any
+    /// is launched; an execution already resumed `maxResumptions` times, each time followed by a
+    /// crash, is failed instead, so that it cannot crash the worker again. Returns how many resume.
     @discardableResult
     package func resumeInterrupted() async throws -> Int {
-        let executions = try await store.read { db in try ExecutionRepository.fetchRunning(db) }
-        for execution in executions {
+        let limit = Self.maxResumptions
+        let (resumed, exhausted) = try await store.write { db in try Resumptions.resumeRunning(db, limit: limit) }
+        for execution in exhausted { launch(execution, crashLooped: true) }
+        for execution in resumed {
             logger.info(
                 "resuming an interrupted execution",
                 metadata: ["execution_id": "\(execution.id)", "workflow_id": "\(execution.workflowID)"])
             launch(execution)
         }
-        return executions.count
+        return resumed.count
     }
 
     private static func transition(_ execution: Execution, _ claim: String?) -> Transition {

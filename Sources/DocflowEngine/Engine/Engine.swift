@@ -18,6 +18,11 @@ package final class Engine: Sendable {
     private let executor: (@Sendable () -> (any TaskExecutor)?)?
     let metrics: EngineMetrics
 
+    /// How many times an execution left `running` by a crash is resumed: found `running` again
+    /// after that many resumptions, each followed by a crash, it is failed instead (the
+    /// crash-loop breaker). A graceful stop does not count.
+    package static let maxResumptions = 2
+
     private struct Running {
         let cancelled: AtomicFlag
         /// Opens once the execution's end is committed (or it was left for a restart).
@@ -43,8 +48,9 @@ package final class Engine: Sendable {
     /// Runs an execution that is already committed as `running`, or whose start is being
     /// committed under `start` (then it runs only steps without side effects until that is done,
     /// and drops out without a trace if the start is refused). Only the start paths
-    /// (`Engine+Start.swift`) call it.
-    func launch(_ execution: Execution, start: CommitTicket? = nil) {
+    /// (`Engine+Start.swift`) call it. With `crashLooped`, the execution is failed at the step it is
+    /// at instead of running it.
+    func launch(_ execution: Execution, start: CommitTicket? = nil, crashLooped: Bool = false) {
         let cancelled = AtomicFlag()
         let done = Latch()
         let accepted = running.withLock { running -> Bool in
@@ -58,7 +64,7 @@ package final class Engine: Sendable {
         logger[metadataKey: "workflow_id"] = "\(execution.workflowID)"
         var runner = ExecutionRunner(
             executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
-            logger: logger, execution: execution, start: start)
+            logger: logger, execution: execution, start: start, crashLooped: crashLooped)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
         Task(executorPreference: executor?()) { [self] in
             await slots.acquire()
@@ -100,7 +106,8 @@ package final class Engine: Sendable {
 
     /// Stops at step boundaries: each running execution finishes its current step, is left
     /// `running` in the database, and resumes when docflow starts again. Waits up to `wait`, or
-    /// until the calling task is cancelled.
+    /// until the calling task is cancelled; then records the stop as graceful, so the executions
+    /// left `running` (even mid-step) are not counted as having crashed the worker.
     package func stop(wait: Duration = .seconds(25)) async {
         stopping.set()
         let deadline = ContinuousClock.now.advanced(by: wait)
@@ -111,6 +118,13 @@ package final class Engine: Sendable {
         let left = running.withLock { $0.count }
         if left > 0 {
             logger.warning("stopping with executions mid-step; they resume on restart", metadata: ["count": "\(left)"])
+        }
+        // A task of its own: a cancelled shutdown still records that it was one.
+        let store = self.store
+        do {
+            try await Task { try await store.write { db in try Resumptions.markCleanShutdown(db) } }.value
+        } catch {
+            logger.error("could not record the graceful stop", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -25,6 +25,8 @@ struct ExecutionRunner {
     /// The commit of the execution's start, while it is not known to be written: the runner goes
     /// ahead with steps that have no side effects, and waits for it before anything else.
     var start: CommitTicket?
+    /// Resumed too often, each time followed by a crash: fail it where it is instead of running on.
+    var crashLooped = false
 
     /// Returns once the execution's end is queued for the journal, with the ticket of its commit;
     /// nil when it was left `running` because the worker is stopping, or dropped as a duplicate.
@@ -49,6 +51,7 @@ struct ExecutionRunner {
                 leaveForRestart()
                 return nil
             }
+            if crashLooped { return await failCrashLoop(at: step, visited: visited) }
             switch await runStep(step, at: position) {
             case .next(let target):
                 index = successor(of: position, target)
@@ -80,6 +83,24 @@ struct ExecutionRunner {
             if case .success(true) = result { return }
             journal.abandon(id)
         }
+    }
+
+    /// Fails the execution at the step it was running (or would run next) when the worker stopped,
+    /// without running it: its log entry and the execution's error say why.
+    private mutating func failCrashLoop(at step: StepDefinition, visited: Set<String>) async -> CommitTicket {
+        let message =
+            "the worker stopped while running step \(step.id) twice; the execution was failed so it cannot stop the worker again"
+        logger.error("failing an execution that stopped the worker twice", metadata: ["step_id": "\(step.id)"])
+        let now = Date()
+        var run =
+            execution.run(of: step.id) ?? StepRun(stepID: step.id, type: step.type, status: .failed, startedAt: now)
+        run.status = .failed
+        run.completedAt = now
+        run.error = message
+        run.next = nil
+        await record(run)
+        metrics.stepFinished(step.type, status: .failed, duration: .zero)
+        return await finish(.failed, error: message, visited: visited)
     }
 
     private func successor(of position: Int, _ target: StepTarget?) -> Int? {
