@@ -51,4 +51,57 @@ struct CrashRecoveryTests {
         #expect(result.step("last")?["output"] == ["stage": 3])
         await server.stop()
     }
+
+    @Test func executionThatKeepsKillingTheWorkerIsFailedOnTheFourthStart() async throws {
+        let server = try await ExternalServer()
+        let created = try await server.call(
+            "POST", "/api/workflows",
+            body: [
+                "name": "crash loop", "trigger_type": "manual",
+                "definition": [
+                    "steps": [
+                        transform("first", "{stage: 1}"),
+                        transform("slow", busy(seconds: 30), ["timeout_ms": 120_000]),
+                        transform("last", "{stage: 3}"),
+                    ]
+                ],
+            ])
+        let workflow = try #require(created.body?["id"]?.stringValue)
+        let monitor = try await server.monitor(binding: "#.\(workflow)")
+        let started = try await server.call("POST", "/api/workflows/\(workflow)/execute", body: [:])
+        let execution = try #require(started.body?["execution_id"]?.stringValue)
+
+        // The step "kills" the worker three times: once as started, then after each of two resumptions.
+        var kills = 0
+        for try await delivery in monitor {
+            let body = try JSONValue.parse(delivery.body)
+            guard body["event"] == "workflow.step.started", body["data"]?["step_id"] == "slow" else { continue }
+            server.kill9()
+            kills += 1
+            try await server.launch()
+            if kills == 3 { break }
+        }
+
+        var finished: JSONValue?
+        for _ in 0..<600 {
+            let reply = try await server.call(
+                "GET", "/api/workflows/\(workflow)/executions", query: ["execution_id": execution])
+            let current = reply.body?["executions"]?.arrayValue?.first
+            if let current, current["status"] != "running" {
+                finished = current
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let result = try #require(finished)
+        let message =
+            "the worker stopped while running step slow twice; the execution was failed so it cannot stop the worker again"
+        #expect(result["status"] == "failed")
+        #expect(result["error"] == .string(message))
+        #expect(result.step("first")?["status"] == "completed")
+        #expect(result.step("slow")?["status"] == "failed")
+        #expect(result.step("slow")?["error"] == .string(message))
+        #expect(result.step("last")?["status"] == "skipped")
+        await server.stop()
+    }
 }
