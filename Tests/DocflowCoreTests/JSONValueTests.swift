@@ -61,7 +61,7 @@ struct JSONParserTests {
             _ = try JSONValue.parse("[1, 2, x]")
             Issue.record("parsed")
         } catch {
-            #expect(error.description == "not valid JSON: unexpected character 'x' at byte 7")
+            #expect(error.description == "not valid JSON: [2]: unexpected character 'x' at byte 7")
         }
     }
 

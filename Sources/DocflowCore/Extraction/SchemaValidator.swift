@@ -28,15 +28,17 @@ public enum SchemaValidator {
         var name: String?
         if let text = errors.requiredString(FieldErrorCollector.given(members, "name"), at: "name") {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > 200 {
-                errors.add("name", "must be 1 to 200 characters")
+            if trimmed.isEmpty || TextLimits.length(trimmed) > TextLimits.maxNameLength {
+                errors.add("name", "must be 1 to \(TextLimits.maxNameLength) characters")
+            } else if TextLimits.hasControlCharacter(trimmed) {
+                errors.add("name", TextLimits.controlCharacterMessage)
             } else {
                 name = trimmed
             }
         }
         var description: String?
         if let value = FieldErrorCollector.given(members, "description") {
-            description = errors.string(value, at: "description")
+            description = errors.description(value, at: "description")
         }
 
         var fields: [SchemaField] = []
@@ -158,7 +160,7 @@ public enum SchemaValidator {
 
         var description: String?
         if let given = FieldErrorCollector.given(members, "description") {
-            description = errors.string(given, at: "\(path).description")
+            description = errors.description(given, at: "\(path).description")
         }
 
         guard errors.details.count == before, let name, let type else { return (name, nil) }

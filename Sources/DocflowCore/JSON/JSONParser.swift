@@ -2,6 +2,10 @@ import Foundation
 
 /// Reads UTF-8 JSON text (RFC 8259) into a `JSONValue`. Hand-written because every event, API
 /// request, jq reply and stored row goes through it, and JSONDecoder is slow for `JSONValue`.
+///
+/// Strict where RFC 8259 leaves room, because a lenient reading is one the sender did not mean:
+/// duplicate keys, numbers beyond a double's range and invalid UTF-8 are errors, never last-wins,
+/// `null` or U+FFFD. An error names the byte and the path (`steps[0].config`) where it was found.
 struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
@@ -21,8 +25,8 @@ struct JSONParser {
         self.bytes = bytes
     }
 
-    private func error(_ reason: String) -> JSONValue.ParseError {
-        JSONValue.ParseError(reason: "\(reason) at byte \(index)")
+    private func error(_ reason: String, at offset: Int? = nil) -> JSONValue.ParseError {
+        JSONValue.ParseError(reason: reason, offset: offset ?? index)
     }
 
     private mutating func skipWhitespace() {
@@ -74,12 +78,22 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyOffset = index
             let key = try string()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members[key] = try value()
+            let member: JSONValue
+            do throws(JSONValue.ParseError) {
+                member = try value()
+            } catch {
+                throw error.inside(.key(key))
+            }
+            // The dictionary finds duplicates as it inserts: no set of seen keys to build.
+            if members.updateValue(member, forKey: key) != nil {
+                throw error("duplicate key", at: keyOffset).inside(.key(key))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -106,7 +120,11 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            items.append(try value())
+            do throws(JSONValue.ParseError) {
+                items.append(try value())
+            } catch {
+                throw error.inside(.index(items.count))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -132,8 +150,12 @@ struct JSONParser {
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("control character in a string") }
-            index += 1
+            if byte < 0x20 { throw error("unescaped control character in a string") }
+            if byte < 0x80 {
+                index += 1
+            } else {
+                index += try utf8SequenceLength()
+            }
         }
         var out = Array(bytes[start..<index])
         while index < bytes.count {
@@ -172,12 +194,40 @@ struct JSONParser {
                     throw error("invalid escape")
                 }
             default:
-                if byte < 0x20 { throw error("control character in a string") }
-                out.append(byte)
-                index += 1
+                if byte < 0x20 { throw error("unescaped control character in a string") }
+                if byte < 0x80 {
+                    out.append(byte)
+                    index += 1
+                } else {
+                    let length = try utf8SequenceLength()
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<index + length]))
+                    index += length
+                }
             }
         }
         throw error("unterminated string")
+    }
+
+    /// The length of the well-formed UTF-8 sequence that starts at `index` with a byte of 0x80 or
+    /// more (Unicode table 3-7): no overlong forms, no surrogates, nothing beyond U+10FFFF.
+    private func utf8SequenceLength() throws(JSONValue.ParseError) -> Int {
+        let length: Int
+        var second: ClosedRange<UInt8> = 0x80...0xBF
+        switch bytes[index] {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: (length, second) = (3, 0xA0...0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: (length, second) = (3, 0x80...0x9F)
+        case 0xF0: (length, second) = (4, 0x90...0xBF)
+        case 0xF1...0xF3: length = 4
+        case 0xF4: (length, second) = (4, 0x80...0x8F)
+        default: throw error("invalid UTF-8")
+        }
+        guard index + length <= bytes.count, second.contains(bytes[index + 1]) else { throw error("invalid UTF-8") }
+        for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 {
+            throw error("invalid UTF-8")
+        }
+        return length
     }
 
     private mutating func hex4() throws(JSONValue.ParseError) -> UInt32 {
@@ -225,6 +275,8 @@ struct JSONParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let number = Double(text) else { throw error("invalid number") }
+        // Double overflows to infinity, which JSON cannot say; it used to be stored as null.
+        guard number.isFinite else { throw error("number out of range", at: start) }
         return .number(number)
     }
 }

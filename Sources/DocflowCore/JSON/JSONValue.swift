@@ -222,9 +222,52 @@ extension JSONValue {
         String(decoding: encoded(), as: UTF8.self)
     }
 
+    /// Why a text is not JSON, at which byte, and under which key or index of the document.
     public struct ParseError: Error, CustomStringConvertible, Sendable {
+        /// A short phrase: `duplicate key`, `number out of range`, `invalid UTF-8`, ...
         public let reason: String
-        public var description: String { "not valid JSON: \(reason)" }
+        /// The byte where the problem starts, counted from 0.
+        public let offset: Int
+        /// The keys and indices that lead to the problem, innermost first: errors gather them as they unwind.
+        var reversedPath: [PathComponent] = []
+
+        init(reason: String, offset: Int) {
+            self.reason = reason
+            self.offset = offset
+        }
+
+        enum PathComponent: Sendable {
+            case key(String)
+            case index(Int)
+        }
+
+        /// The same error, found inside the member or item `component` of its parent.
+        func inside(_ component: PathComponent) -> ParseError {
+            var error = self
+            error.reversedPath.append(component)
+            return error
+        }
+
+        /// Where in the document the problem is, as validation names fields: `body.steps[0].config`; for a
+        /// duplicate key, the key itself. Empty at the root. Long keys and deep paths are shortened.
+        public var path: String {
+            var text = ""
+            for component in reversedPath.reversed() {
+                switch component {
+                case .key(let key):
+                    if !text.isEmpty { text += "." }
+                    text += key.count > 64 ? key.prefix(60) + "..." : key
+                case .index(let index):
+                    text += "[\(index)]"
+                }
+            }
+            guard text.count > 200 else { return text }
+            return text.prefix(100) + "..." + text.suffix(96)
+        }
+
+        public var description: String {
+            "not valid JSON: \(path.isEmpty ? "" : "\(path): ")\(reason) at byte \(offset)"
+        }
     }
 
 }

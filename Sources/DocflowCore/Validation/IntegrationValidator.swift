@@ -24,8 +24,10 @@ public enum IntegrationValidator {
         switch fields["name"] {
         case .string(let text)?:
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > 200 {
-                fail("name", "must be 1 to 200 characters")
+            if trimmed.isEmpty || TextLimits.length(trimmed) > TextLimits.maxNameLength {
+                fail("name", "must be 1 to \(TextLimits.maxNameLength) characters")
+            } else if TextLimits.hasControlCharacter(trimmed) {
+                fail("name", TextLimits.controlCharacterMessage)
             } else {
                 name = trimmed
             }

@@ -47,7 +47,7 @@ extension Workflow {
 /// (`definition.steps[1].config.schema_id`) and a short lowercase message (`is required`).
 /// Unknown keys are ignored, so a client may send back what it read (`id`, `created_at`, ...).
 public enum WorkflowValidator {
-    public static let maxNameLength = 200
+    public static let maxNameLength = TextLimits.maxNameLength
 
     /// Validates a `POST /api/workflows` body.
     public static func validateCreate(_ body: JSONValue) -> Result<WorkflowDraft, ValidationFailure> {
@@ -97,11 +97,7 @@ public enum WorkflowValidator {
 
         var description: String?
         if let value = FieldErrorCollector.given(body, "description") {
-            if case .string(let text) = value {
-                description = text
-            } else {
-                errors.add("description", "must be a string or null")
-            }
+            description = errors.description(value, at: "description", typeMessage: "must be a string or null")
         }
 
         var enabled: Bool? = true
@@ -149,8 +145,8 @@ public enum WorkflowValidator {
             errors.add("name", "must not be empty")
             return nil
         }
-        if name.count > maxNameLength {
-            errors.add("name", "must be at most \(maxNameLength) characters")
+        if let problem = TextLimits.nameProblem(name, tooLong: "must be at most \(maxNameLength) characters") {
+            errors.add("name", problem)
             return nil
         }
         return name

@@ -18,6 +18,18 @@ package struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         APIError(status: 400, code: "bad_request", message: message)
     }
 
+    /// A body that is not strict JSON, naming where the parser stopped: its path from the document's
+    /// root, or `rootField` when the problem is at the root itself (no details when that is nil).
+    package static func unreadableJSON(_ subject: String, _ error: JSONValue.ParseError, rootField: String? = nil)
+        -> APIError
+    {
+        let field = error.path.isEmpty ? rootField : error.path
+        let detail = "is not valid JSON: \(error.reason) at byte \(error.offset)"
+        return APIError(
+            status: 400, code: "bad_request", message: "\(subject) is \(error)",
+            details: field.map { [FieldError(field: $0, message: detail)] } ?? [])
+    }
+
     package static func validation(_ failure: ValidationFailure) -> APIError {
         APIError(status: 400, code: "validation_failed", message: failure.message, details: failure.details)
     }

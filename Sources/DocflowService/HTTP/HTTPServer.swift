@@ -105,10 +105,10 @@ final class HTTPServer: Service, Sendable {
         }
         var json: JSONValue?
         if !body.isEmpty {
-            do {
+            do throws(JSONValue.ParseError) {
                 json = try JSONValue.parse(body)
             } catch {
-                throw .badRequest("request body is \(error)")
+                throw .unreadableJSON("request body", error, rootField: "body")
             }
         }
         return APIRequest(

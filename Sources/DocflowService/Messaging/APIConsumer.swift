@@ -82,10 +82,10 @@ final class APIConsumer: Service, Sendable {
     /// Reads `{"method", "path", "query", "body"}`.
     static func parse(_ body: Data, messageID: String?) throws(APIError) -> APIRequest {
         let json: JSONValue
-        do {
+        do throws(JSONValue.ParseError) {
             json = try JSONValue.parse(body)
         } catch {
-            throw .badRequest("request body is \(error)")
+            throw .unreadableJSON("request body", error)
         }
         guard case .object(let fields) = json else {
             throw .badRequest("request must be a JSON object with method and path")

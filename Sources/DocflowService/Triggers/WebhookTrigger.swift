@@ -33,10 +33,10 @@ struct WebhookTrigger: Sendable {
         if body.isEmpty {
             triggerData = .object([:])
         } else {
-            do {
+            do throws(JSONValue.ParseError) {
                 triggerData = try JSONValue.parse(body)
             } catch {
-                throw APIError.badRequest("webhook body is \(error)")
+                throw APIError.unreadableJSON("webhook body", error, rootField: "body")
             }
         }
         let request = StartRequest.webhook(workflow, idempotencyKey: idempotencyKey, triggerData: triggerData)
