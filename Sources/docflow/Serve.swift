@@ -22,6 +22,22 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HTTP port; 0 turns HTTP off (DOCFLOW_HTTP_PORT).")
     var httpPort = Int(env("DOCFLOW_HTTP_PORT", "8080")) ?? 8080
 
+    @Option(
+        help:
+            "Seconds a request (head and body) may take to arrive, and a new connection to send its first (DOCFLOW_HTTP_READ_TIMEOUT_SECONDS)."
+    )
+    var httpReadTimeoutSeconds = Int(env("DOCFLOW_HTTP_READ_TIMEOUT_SECONDS", "10")) ?? 10
+
+    @Option(
+        help: "Seconds a kept-alive HTTP connection may wait for its next request (DOCFLOW_HTTP_IDLE_TIMEOUT_SECONDS).")
+    var httpIdleTimeoutSeconds = Int(env("DOCFLOW_HTTP_IDLE_TIMEOUT_SECONDS", "60")) ?? 60
+
+    @Option(help: "HTTP connections open at once; more wait in the listen backlog (DOCFLOW_HTTP_MAX_CONNECTIONS).")
+    var httpMaxConnections = Int(env("DOCFLOW_HTTP_MAX_CONNECTIONS", "512")) ?? 512
+
+    @Option(help: "Largest HTTP request body, in bytes; larger ones get 413 (DOCFLOW_HTTP_MAX_BODY_BYTES).")
+    var httpMaxBodyBytes = Int(env("DOCFLOW_HTTP_MAX_BODY_BYTES", "16777216")) ?? 16_777_216
+
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
     var smtpURL: String?
 
@@ -65,6 +81,13 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--sqlite-synchronous must be FULL or NORMAL")
         }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0...65535") }
+        for (flag, value) in [
+            ("--http-read-timeout-seconds", httpReadTimeoutSeconds),
+            ("--http-idle-timeout-seconds", httpIdleTimeoutSeconds),
+            ("--http-max-connections", httpMaxConnections), ("--http-max-body-bytes", httpMaxBodyBytes),
+        ] where value < 1 {
+            throw ValidationError("\(flag) must be at least 1")
+        }
         guard drainSeconds >= 1 else { throw ValidationError("--drain-seconds must be at least 1") }
     }
 
@@ -76,6 +99,10 @@ struct Serve: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
+        configuration.httpLimits.readTimeout = .seconds(httpReadTimeoutSeconds)
+        configuration.httpLimits.idleTimeout = .seconds(httpIdleTimeoutSeconds)
+        configuration.httpLimits.maxConnections = httpMaxConnections
+        configuration.httpLimits.maxBodyBytes = httpMaxBodyBytes
         // Optional flags fall back to their variable here: ArgumentParser wants no default for them.
         configuration.smtpURL = smtpURL ?? env("DOCFLOW_SMTP_URL")
         configuration.smtpFrom = smtpFrom

@@ -5,13 +5,14 @@ import DocflowStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
 
 /// docflow's HTTP port (contract section 3): the whole API at the seed's paths through the same
-/// router as AMQP, signed webhooks, health, readiness and metrics.
+/// router as AMQP, signed webhooks, health, readiness and metrics, within `HTTPLimits`.
 final class HTTPServer: Service, Sendable {
     private let application: Application<CallbackResponder<BasicRequestContext>>
     private let boundPort = Box<Int>()
@@ -21,11 +22,11 @@ final class HTTPServer: Service, Sendable {
     var port: Int? { boundPort.value }
 
     init(
-        port: Int, router: Router, webhooks: WebhookTrigger, store: Store, connections: [AMQPConnection],
-        metrics: ServiceMetrics, logger: Logger
+        port: Int, limits: HTTPLimits, router: Router, webhooks: WebhookTrigger, store: Store,
+        connections: [AMQPConnection], metrics: ServiceMetrics, logger: Logger
     ) {
         configuredPort = port
-        let maxBody = 16 * 1024 * 1024
+        let maxBody = limits.maxBodyBytes
         let responder = CallbackResponder<BasicRequestContext> { request, context in
             var request = request
             let path = request.uri.path
@@ -48,7 +49,16 @@ final class HTTPServer: Service, Sendable {
             default:
                 break
             }
-            let body = try await request.collectBody(upTo: maxBody)
+            // A declared length over the limit is answered before its body is read.
+            if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBody {
+                return Self.json(Self.payloadTooLarge(maxBody).response)
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maxBody)
+            } catch is NIOTooManyBytesError {
+                return Self.json(Self.payloadTooLarge(maxBody).response)
+            }
             let bytes = Data(buffer: body)
             if path.hasPrefix("/hooks/") {
                 guard request.method == .post else {
@@ -75,10 +85,24 @@ final class HTTPServer: Service, Sendable {
             return Self.json(await router.handle(apiRequest))
         }
         let boundPort = self.boundPort
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                HTTPConnectionTimeoutHandler(
+                    readTimeout: TimeAmount(limits.readTimeout), idleTimeout: TimeAmount(limits.idleTimeout))
+            ])
+        let openConnections = OpenConnections(cap: limits.maxConnections)
         application = Application(
             responder: responder,
-            configuration: ApplicationConfiguration(address: .hostname("0.0.0.0", port: port), serverName: "docflow"),
+            server: HTTPServerBuilder { responder in
+                CappedHTTP1Channel(
+                    http1: HTTP1Channel(responder: responder, configuration: http1), openConnections: openConnections)
+            },
+            configuration: ApplicationConfiguration(
+                address: .hostname("0.0.0.0", port: port), serverName: "docflow",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in
+                // One accept per wake-up of the listening socket, so the cap is checked before each.
+                try? await channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
                 if let bound = channel.localAddress?.port { boundPort.set(bound) }
                 logger.info("serving HTTP", metadata: ["port": "\(channel.localAddress?.port ?? port)"])
             },
@@ -114,6 +138,12 @@ final class HTTPServer: Service, Sendable {
         return APIRequest(
             method: request.method.rawValue, path: path, query: query, body: json,
             messageID: request.headers[HTTPField.Name("Idempotency-Key")!])
+    }
+
+    static func payloadTooLarge(_ limit: Int) -> APIError {
+        APIError(
+            status: 413, code: "payload_too_large",
+            message: "the request body is larger than the limit of \(limit) bytes")
     }
 
     /// The REST response: the seed's body on success, `{"error": {...}}` on failure.

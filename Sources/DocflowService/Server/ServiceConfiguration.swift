@@ -9,6 +9,8 @@ package struct ServiceConfiguration: Sendable {
     package var eventsExchange = "platform.events"
     /// 0 turns the HTTP port off.
     package var httpPort = 8080
+    /// Timeouts, the connection cap and the body limit of the HTTP port.
+    package var httpLimits = HTTPLimits()
     package var smtpURL: String?
     /// The sender of email integrations that name none.
     package var smtpFrom = "docflow@localhost"

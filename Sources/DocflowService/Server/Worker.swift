@@ -182,7 +182,8 @@ final class Worker: Service, Sendable {
             configuration.httpPort == 0
             ? nil
             : HTTPServer(
-                port: configuration.httpPort, router: router, webhooks: WebhookTrigger(store: store, engine: engine),
+                port: configuration.httpPort, limits: configuration.httpLimits, router: router,
+                webhooks: WebhookTrigger(store: store, engine: engine),
                 store: store, connections: [consuming, publishing], metrics: metrics, logger: logger)
 
         // Shutdown runs bottom-up: stop taking work, let executions reach a step boundary,
