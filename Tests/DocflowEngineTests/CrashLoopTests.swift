@@ -126,6 +126,15 @@ import Testing
         return (workflow, execution.id)
     }
 
+    /// An execution started and crashed in `hang`, then resumed and crashed there twice more: the
+    /// next start is the one the breaker stops.
+    private static func crashThreeTimes(path: String, steps: HangingStep) async throws -> String {
+        let (_, id) = try await startAndCrash(path: path, steps: steps)
+        try await resumeAndCrash(path: path, steps: steps, count: 2)
+        try await resumeAndCrash(path: path, steps: steps, count: 3)
+        return id
+    }
+
     /// Starts a worker that resumes what was left `running`, waits until `hang` ran `count` times
     /// in all, and crashes it.
     private static func resumeAndCrash(path: String, steps: HangingStep, count: Int) async throws {
@@ -143,9 +152,7 @@ import Testing
         let path = Self.databasePath()
         let steps = HangingStep()
         defer { steps.released.set() }
-        let (_, id) = try await Self.startAndCrash(path: path, steps: steps)
-        try await Self.resumeAndCrash(path: path, steps: steps, count: 2)
-        try await Self.resumeAndCrash(path: path, steps: steps, count: 3)
+        let id = try await Self.crashThreeTimes(path: path, steps: steps)
 
         let worker = try Worker(path: path, steps: steps)
         try await worker.engine.resumeInterrupted()
@@ -212,9 +219,7 @@ import Testing
         let path = Self.databasePath()
         let steps = HangingStep()
         defer { steps.released.set() }
-        let (_, id) = try await Self.startAndCrash(path: path, steps: steps)
-        try await Self.resumeAndCrash(path: path, steps: steps, count: 2)
-        try await Self.resumeAndCrash(path: path, steps: steps, count: 3)
+        let id = try await Self.crashThreeTimes(path: path, steps: steps)
 
         let retrying = try Worker(path: path, steps: steps)
         try await retrying.engine.resumeInterrupted()

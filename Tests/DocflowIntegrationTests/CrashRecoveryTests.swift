@@ -32,18 +32,7 @@ struct CrashRecoveryTests {
         server.kill9()
         try await server.launch()
 
-        var finished: JSONValue?
-        for _ in 0..<600 {
-            let reply = try await server.call(
-                "GET", "/api/workflows/\(workflow)/executions", query: ["execution_id": execution])
-            let current = reply.body?["executions"]?.arrayValue?.first
-            if let current, current["status"] != "running" {
-                finished = current
-                break
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let result = try #require(finished)
+        let result = try await server.finished(workflow, execution)
         #expect(result["status"] == "completed")
         for step in ["first", "slow", "last"] {
             #expect(result.step(step)?["status"] == "completed", "step \(step)")
@@ -82,18 +71,7 @@ struct CrashRecoveryTests {
             if kills == 3 { break }
         }
 
-        var finished: JSONValue?
-        for _ in 0..<600 {
-            let reply = try await server.call(
-                "GET", "/api/workflows/\(workflow)/executions", query: ["execution_id": execution])
-            let current = reply.body?["executions"]?.arrayValue?.first
-            if let current, current["status"] != "running" {
-                finished = current
-                break
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let result = try #require(finished)
+        let result = try await server.finished(workflow, execution)
         let message =
             "the worker stopped while running step slow twice; the execution was failed so it cannot stop the worker again"
         #expect(result["status"] == "failed")
@@ -103,5 +81,20 @@ struct CrashRecoveryTests {
         #expect(result.step("slow")?["error"] == .string(message))
         #expect(result.step("last")?["status"] == "skipped")
         await server.stop()
+    }
+}
+
+extension ExternalServer {
+    /// Polls for up to 30 s until the execution is no longer running.
+    fileprivate func finished(_ workflowID: String, _ executionID: String) async throws -> JSONValue {
+        for _ in 0..<600 {
+            let reply = try await call(
+                "GET", "/api/workflows/\(workflowID)/executions", query: ["execution_id": executionID])
+            if let current = reply.body?["executions"]?.arrayValue?.first, current["status"] != "running" {
+                return current
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("execution \(executionID) still running after 30 s")
     }
 }
