@@ -154,7 +154,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DocflowServiceTests",
-            dependencies: ["DocflowService", "DocflowCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DocflowService", "DocflowCore", "AMQPClient", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
         // Reads Package.swift through `swift package dump-package`: the layers hold.

@@ -149,6 +149,23 @@ enum Migrations {
             try db.execute(
                 sql: "CREATE TABLE clean_shutdown (id INTEGER PRIMARY KEY CHECK (id = 1), stopped_at TEXT NOT NULL)")
         }
+        migrator.registerMigration("v5: parked status events") { db in
+            // Status events the broker refused for good, kept for an operator instead of blocking
+            // the ones after them.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_parked (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        message_id TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        workflow_id TEXT NOT NULL,
+                        execution_id TEXT,
+                        body BLOB NOT NULL,
+                        reason TEXT NOT NULL,
+                        parked_at TEXT NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 }

@@ -64,6 +64,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest document a parse step reads, in bytes (DOCFLOW_MAX_DOCUMENT_BYTES).")
     var maxDocumentBytes = Int(env("DOCFLOW_MAX_DOCUMENT_BYTES", "52428800")) ?? 52_428_800
 
+    @Option(
+        help:
+            "Largest status event, AMQP API request or reply, and platform event, in bytes (DOCFLOW_MAX_MESSAGE_BYTES)."
+    )
+    var maxMessageBytes = Int(env("DOCFLOW_MAX_MESSAGE_BYTES", "4194304")) ?? 4_194_304
+
+    @Option(help: "Largest output of a step, in bytes of JSON; larger fail the step (DOCFLOW_MAX_STEP_OUTPUT_BYTES).")
+    var maxStepOutputBytes = Int(env("DOCFLOW_MAX_STEP_OUTPUT_BYTES", "16777216")) ?? 16_777_216
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -85,9 +94,12 @@ struct Serve: AsyncParsableCommand {
             ("--http-read-timeout-seconds", httpReadTimeoutSeconds),
             ("--http-idle-timeout-seconds", httpIdleTimeoutSeconds),
             ("--http-max-connections", httpMaxConnections), ("--http-max-body-bytes", httpMaxBodyBytes),
+            ("--max-step-output-bytes", maxStepOutputBytes),
         ] where value < 1 {
             throw ValidationError("\(flag) must be at least 1")
         }
+        // Room for an event's envelope and an execution's ids and statuses once outputs are omitted.
+        guard maxMessageBytes >= 65536 else { throw ValidationError("--max-message-bytes must be at least 65536") }
         guard drainSeconds >= 1 else { throw ValidationError("--drain-seconds must be at least 1") }
     }
 
@@ -114,6 +126,8 @@ struct Serve: AsyncParsableCommand {
         configuration.documentURLTemplate = documentURLTemplate ?? env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes
+        configuration.messageLimits.maxMessageBytes = maxMessageBytes
+        configuration.messageLimits.maxStepOutputBytes = maxStepOutputBytes
         configuration.synchronous = sqliteSynchronous
         configuration.drainTime = .seconds(drainSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)

@@ -1,3 +1,4 @@
+import AMQPClient
 import DocflowStore
 import Foundation
 import Testing
@@ -223,6 +224,87 @@ import Testing
         _ = machine.roundSettled(0, Self.ok)
         #expect(machine.finalDelete().summary == "delete up to 1")
     }
+
+    // MARK: Refused messages are parked (issue 13)
+
+    private static func named(_ seq: Int64, _ ids: [String], bodyBytes: Int = 2) -> OutboxBatch {
+        OutboxBatch(
+            seq: seq,
+            messages: ids.map {
+                OutboxMessage(
+                    event: "workflow.step.completed", workflowID: "w", executionID: "e", messageID: $0,
+                    body: Data(repeating: 0x20, count: $0 == "big" ? bodyBytes : 2), createdAt: 0)
+            })
+    }
+
+    /// Publishes `batch` as round `round` and has the broker answer `results`; returns the tick
+    /// that follows.
+    private static func refuse(
+        _ machine: inout Machine, _ batch: OutboxBatch, round: Int, _ results: [Result<Void, any Error>]
+    ) -> String {
+        let action = machine.tick(now: start)
+        if action.summary.hasPrefix("read") { _ = machine.tableRead([batch]) }
+        _ = machine.roundSettled(round, results)
+        return machine.tick(now: start).summary
+    }
+
+    @Test func aMessageNackedThreeTimesInARowIsParked() {
+        var machine = Self.started()
+        let batch = Self.named(1, ["a", "b"])
+        #expect(machine.committed(batch).summary == "publish 0 [1]")
+        let nackB: [Result<Void, any Error>] = [.success(()), .failure(AMQPError.nacked)]
+        _ = machine.roundSettled(0, nackB)
+        #expect(machine.tick(now: Self.start).summary == "failed")
+        #expect(Self.refuse(&machine, batch, round: 1, nackB) == "failed")
+        #expect(Self.refuse(&machine, batch, round: 2, nackB) == "failed, park 1/b")
+        // Afterwards the table (without b) is read again from the first unconfirmed batch.
+        #expect(machine.tick(now: Self.start).summary == "read after 0 limit 64")
+    }
+
+    @Test func nacksOfDifferentMessagesDoNotAddUp() {
+        var machine = Self.started()
+        let batch = Self.named(1, ["a", "b"])
+        _ = machine.committed(batch)
+        let nackA: [Result<Void, any Error>] = [.failure(AMQPError.nacked), .success(())]
+        let nackB: [Result<Void, any Error>] = [.success(()), .failure(AMQPError.nacked)]
+        _ = machine.roundSettled(0, nackA)
+        #expect(machine.tick(now: Self.start).summary == "failed")
+        #expect(Self.refuse(&machine, batch, round: 1, nackB) == "failed")
+        #expect(Self.refuse(&machine, batch, round: 2, nackA) == "failed")
+        #expect(Self.refuse(&machine, batch, round: 3, nackB) == "failed")
+    }
+
+    @Test func aMessageTheBrokerFindsTooLargeIsParkedAtOnce() {
+        var machine = Self.started()
+        // The channel closes: every message not confirmed yet fails, the culprit among them.
+        let batch = Self.named(1, ["a", "big", "c"], bodyBytes: 5000)
+        _ = machine.committed(batch)
+        let closed = AMQPError.channelClosed(
+            code: 406, text: "PRECONDITION_FAILED - message size 5000 is larger than configured max size 4096")
+        _ = machine.roundSettled(0, [.failure(closed), .failure(closed), .failure(closed)])
+        #expect(machine.tick(now: Self.start).summary == "failed, park 1/big")
+    }
+
+    @Test func aLostConnectionParksNothing() {
+        var machine = Self.started()
+        let batch = Self.named(1, ["a"])
+        _ = machine.committed(batch)
+        for round in 0..<5 {
+            if round > 0 {
+                _ = machine.tick(now: Self.start)
+                _ = machine.tableRead([batch])
+            }
+            _ = machine.roundSettled(round, [.failure(AMQPError.connectionFailed("reset"))])
+            #expect(machine.tick(now: Self.start).summary == "failed")
+        }
+    }
+
+    @Test func theRefusedSizeIsReadFromTheBrokersText() {
+        #expect(
+            Machine.refusedSize("PRECONDITION_FAILED - message size 140000123 is larger than configured max size 1")
+                == 140_000_123)
+        #expect(Machine.refusedSize("PRECONDITION_FAILED - inequivalent arg 'durable'") == nil)
+    }
 }
 
 extension OutboxRelayStateMachine.Action {
@@ -237,6 +319,7 @@ extension OutboxRelayStateMachine.Action {
             return "publish \(round.number) [\(list)]"
         case .readTable(let after, let limit): return "read after \(after) limit \(limit)"
         case .delete(let seq): return "delete up to \(seq)"
+        case .failed(_, let park?): return "failed, park \(park.seq)/\(park.messageID)"
         case .failed: return "failed"
         case .wakeLoop: return "wake"
         case .wait: return "wait"

@@ -17,6 +17,7 @@ package final class Engine: Sendable {
     let logger: Logger
     private let executor: (@Sendable () -> (any TaskExecutor)?)?
     let metrics: EngineMetrics
+    private let maxStepOutputBytes: Int
 
     /// How many times an execution left `running` by a crash is resumed: found `running` again
     /// after that many resumptions, each followed by a crash, it is failed instead (the
@@ -34,8 +35,9 @@ package final class Engine: Sendable {
     package init(
         store: Store, journal: Journal, executors: StepExecutors, maxConcurrent: Int = 256,
         metrics: EngineMetrics = EngineMetrics(), executor: (@Sendable () -> (any TaskExecutor)?)? = nil,
-        logger: Logger
+        maxStepOutputBytes: Int = MessageLimits().maxStepOutputBytes, logger: Logger
     ) {
+        self.maxStepOutputBytes = maxStepOutputBytes
         self.executor = executor
         self.metrics = metrics
         self.store = store
@@ -64,7 +66,8 @@ package final class Engine: Sendable {
         logger[metadataKey: "workflow_id"] = "\(execution.workflowID)"
         var runner = ExecutionRunner(
             executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
-            logger: logger, execution: execution, start: start, crashLooped: crashLooped)
+            logger: logger, execution: execution, start: start, crashLooped: crashLooped,
+            maxStepOutputBytes: maxStepOutputBytes)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
         Task(executorPreference: executor?()) { [self] in
             await slots.acquire()

@@ -27,6 +27,8 @@ struct ExecutionRunner {
     var start: CommitTicket?
     /// Resumed too often, each time followed by a crash: fail it where it is instead of running on.
     var crashLooped = false
+    /// The largest output a step may produce, in bytes of JSON.
+    var maxStepOutputBytes = MessageLimits().maxStepOutputBytes
 
     /// Returns once the execution's end is queued for the journal, with the ticket of its commit;
     /// nil when it was left `running` because the worker is stopping, or dropped as a duplicate.
@@ -140,7 +142,7 @@ struct ExecutionRunner {
                 stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
                 latestOutput: execution.log.last { $0.status == .completed }?.output,
                 parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)
-            let result =
+            var result =
                 switch capabilities.placement {
                 case .executionThread:
                     await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
@@ -149,6 +151,12 @@ struct ExecutionRunner {
                         await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
                     }
                 }
+            if case .success(let stepResult) = result, stepResult.output.encodesLarger(than: maxStepOutputBytes) {
+                result = .failure(
+                    StepError(
+                        "the step's output is larger than \(maxStepOutputBytes) bytes of JSON, the most a step may "
+                            + "produce (--max-step-output-bytes)", retryable: false))
+            }
             let elapsed = ContinuousClock.now - begin
             run.durationMs = Int(elapsed.milliseconds)
             run.completedAt = Date()
@@ -160,7 +168,11 @@ struct ExecutionRunner {
                 metrics.stepFinished(step.type, status: .completed, duration: elapsed)
                 await record(run)
                 return .next(run.next!)
-            case .failure(let error):
+            case .failure(var error):
+                error.message = MessageLimits.errorText(error.message)
+                if let output = error.output, output.encodesLarger(than: maxStepOutputBytes) {
+                    error.output = nil
+                }
                 let canRetry = error.retryable && attempt < policy.maxAttempts && !cancelled.isSet
                 if canRetry, stopping.isSet { return .checkpoint }
                 if canRetry {

@@ -122,13 +122,19 @@ package final class Journal: Sendable {
     private let store: Store
     private let logger: Logger
     private let didCommit: @Sendable (OutboxBatch?) -> Void
+    /// The largest status event, in bytes.
+    private let maxEventBytes: Int
     private let state = Mutex(State())
     /// Wakes the writer thread when the policy says it must.
     private let wakeup = DispatchSemaphore(value: 0)
-    /// - Parameter didCommit: called after each commit with the status events it made durable.
+    /// - Parameters:
+    ///   - maxEventBytes: the largest status event; larger ones have their outputs omitted.
+    ///   - didCommit: called after each commit with the status events it made durable.
     package init(
-        store: Store, logger: Logger, didCommit: @escaping @Sendable (OutboxBatch?) -> Void
+        store: Store, logger: Logger, maxEventBytes: Int = MessageLimits().maxMessageBytes,
+        didCommit: @escaping @Sendable (OutboxBatch?) -> Void
     ) {
+        self.maxEventBytes = maxEventBytes
         self.store = store
         self.logger = logger
         self.didCommit = didCommit
@@ -198,9 +204,9 @@ package final class Journal: Sendable {
     private func events(for transition: Transition) -> [OutboxMessage] {
         switch transition {
         case .started(let execution), .retried(let execution), .triggered(let execution, _), .finished(let execution):
-            [StatusEvents.execution(execution)]
+            [StatusEvents.execution(execution, maxBytes: maxEventBytes)]
         case .step(let run, _, let execution):
-            [StatusEvents.step(run, of: execution)]
+            [StatusEvents.step(run, of: execution, maxBytes: maxEventBytes)]
         case .abandoned:
             []
         }

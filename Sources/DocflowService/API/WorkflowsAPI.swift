@@ -41,7 +41,7 @@ struct WorkflowsAPI: Sendable {
                     try ScheduleRepository.save(db, schedule)
                 }
                 try WorkflowRepository.update(db, workflow)
-                try Outbox.append(db, StatusEvents.definition(.updated, workflow))
+                try Outbox.append(db, StatusEvents.definition(.updated, workflow, maxBytes: context.maxEventBytes))
                 box.set(workflow)
                 return .ok(workflow.json())
             }
@@ -60,7 +60,7 @@ struct WorkflowsAPI: Sendable {
                         "workflow \(id) has \(running) running execution(s); cancel them or wait before deleting it")
                 }
                 try WorkflowRepository.delete(db, id: id)
-                try Outbox.append(db, StatusEvents.definition(.deleted, workflow))
+                try Outbox.append(db, StatusEvents.definition(.deleted, workflow, maxBytes: context.maxEventBytes))
                 return .noContent
             }.response
             context.triggers.remove(id)
@@ -80,7 +80,7 @@ struct WorkflowsAPI: Sendable {
             let workflow = Workflow(id: id, draft: draft, createdAt: now, updatedAt: now)
             try WorkflowRepository.insert(db, workflow)
             if let schedule { try ScheduleRepository.save(db, schedule) }
-            try Outbox.append(db, StatusEvents.definition(.created, workflow))
+            try Outbox.append(db, StatusEvents.definition(.created, workflow, maxBytes: context.maxEventBytes))
             box.set(workflow)
             return .created(workflow.json())
         }
@@ -113,6 +113,8 @@ struct APIContext: Sendable {
     let didCommit: @Sendable () -> Void
     /// Called after a schedule changed, so the scheduler looks again.
     let scheduleChanged: @Sendable () -> Void
+    /// The largest status event, in bytes.
+    var maxEventBytes = MessageLimits().maxMessageBytes
 
     func definitionChanged(_ workflow: Workflow, scheduled: Bool) {
         triggers.update(workflow)

@@ -36,9 +36,12 @@ final class HTTPServer: Service, Sendable {
             case (.get, "/readyz"):
                 let broker = connections.allSatisfy(\.isConnected)
                 let database = await store.isWritable()
+                // Parked events do not make docflow unready (later ones go out), but an operator
+                // should see them.
+                let parked = (try? await store.read { db in try Outbox.parkedCount(db) }) ?? 0
                 let body: JSONValue = [
                     "status": broker && database ? "ready" : "unavailable", "broker": .bool(broker),
-                    "database": .bool(database),
+                    "database": .bool(database), "parked_status_events": .number(Double(parked)),
                 ]
                 return Self.json(broker && database ? 200 : 503, body)
             case (.get, "/metrics"):

@@ -1,5 +1,6 @@
 import AMQPClient
 import DocflowCore
+import DocflowEngine
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -13,13 +14,17 @@ final class APIConsumer: Service, Sendable {
     private let replyChannel: AMQPChannel
     private let deadLetters: DeadLetters
     private let queue: String
+    /// The largest request read and reply sent, in bytes.
+    private let maxMessageBytes: Int
     private let metrics: ServiceMetrics
     private let logger: Logger
 
     init(
         router: Router, consumeChannel: AMQPChannel, replyChannel: AMQPChannel, deadLetters: DeadLetters,
-        queue: String, metrics: ServiceMetrics, logger: Logger
+        queue: String, maxMessageBytes: Int = MessageLimits().maxMessageBytes, metrics: ServiceMetrics,
+        logger: Logger
     ) {
+        self.maxMessageBytes = maxMessageBytes
         self.metrics = metrics
         self.router = router
         self.consumeChannel = consumeChannel
@@ -39,7 +44,13 @@ final class APIConsumer: Service, Sendable {
         metrics.consumed(queue)
         let properties = delivery.properties
         let request: APIRequest
-        do {
+        do throws(APIError) {
+            guard delivery.body.count <= maxMessageBytes else {
+                throw APIError(
+                    status: 413, code: "payload_too_large",
+                    message:
+                        "the request is \(delivery.body.count) bytes, more than the limit of \(maxMessageBytes) bytes")
+            }
             request = try Self.parse(delivery.body, messageID: properties.messageID)
         } catch {
             guard let replyTo = properties.replyTo, !replyTo.isEmpty else {
@@ -64,8 +75,17 @@ final class APIConsumer: Service, Sendable {
             delivery.ack()
             return
         }
+        var response = response
+        var body = response.envelope.encoded()
+        if body.count > maxMessageBytes {
+            logger.warning(
+                "a reply was larger than --max-message-bytes; answered 413",
+                metadata: ["bytes": "\(body.count)", "limit": "\(maxMessageBytes)"])
+            response = Self.replyTooLarge(bytes: body.count, limit: maxMessageBytes).response
+            body = response.envelope.encoded()
+        }
         let message = AMQPMessage(
-            exchange: "", routingKey: replyTo, body: response.envelope.encoded(),
+            exchange: "", routingKey: replyTo, body: body,
             properties: AMQPProperties(
                 contentType: "application/json", headers: ["status": .int(Int64(response.status))],
                 correlationID: delivery.properties.correlationID))
@@ -77,6 +97,16 @@ final class APIConsumer: Service, Sendable {
             logger.error("could not send a reply; requeueing the request", metadata: ["error": "\(error)"])
             delivery.nack(requeue: true)
         }
+    }
+
+    /// The answer in place of a reply over `limit`: what happened, and how to get the data.
+    static func replyTooLarge(bytes: Int, limit: Int) -> APIError {
+        APIError(
+            status: 413, code: "reply_too_large",
+            message:
+                "the reply is \(bytes) bytes, more than the \(limit) an AMQP reply may carry (--max-message-bytes); "
+                + "ask for less (the executions list takes limit=1 and execution_id=<id>) or make the same request "
+                + "over HTTP, where replies have no such limit")
     }
 
     /// Reads `{"method", "path", "query", "body"}`.

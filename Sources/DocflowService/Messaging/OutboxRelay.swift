@@ -108,7 +108,8 @@ final class OutboxRelay: Service, Sendable {
                 perform(state.withLock { $0.tableRead(read) })
             case .delete(let seq):
                 try await delete(upTo: seq)
-            case .failed(let error):
+            case .failed(let error, let park):
+                if let park { try await self.park(park) }
                 throw error
             case .wait, .wakeLoop, .none:
                 return false
@@ -125,6 +126,18 @@ final class OutboxRelay: Service, Sendable {
         case .wakeLoop: wakeup.signal()
         default: break
         }
+    }
+
+    /// Moves a message the broker will not take out of the way of the ones after it.
+    private func park(_ refusal: OutboxRelayStateMachine.Refusal) async throws {
+        let parked = try await store.write { db in
+            try Outbox.park(db, seq: refusal.seq, messageID: refusal.messageID, reason: refusal.reason)
+        }
+        guard parked else { return }
+        metrics.parked(exchange)
+        logger.error(
+            "parked a status event the broker refused; the ones after it go on",
+            metadata: ["message_id": "\(refusal.messageID)", "reason": "\(refusal.reason)"])
     }
 
     private func delete(upTo seq: Int64) async throws {

@@ -1,3 +1,4 @@
+import AMQPClient
 import DocflowStore
 
 /// The bookkeeping of `OutboxRelay`, without I/O: which committed batches go on the wire and
@@ -7,8 +8,18 @@ import DocflowStore
 /// Guarantees: batches are put on the wire in `seq` order, at most `maxInFlight` rounds and
 /// about `maxUnconfirmed` messages unconfirmed at once; `published` only moves over batches the
 /// broker confirmed whole, in order; after a failed round nothing more goes out until every
-/// round out has settled, then publishing starts again from the table after `published`.
+/// round out has settled, then publishing starts again from the table after `published`. A
+/// message the broker refuses for good (too large for it, or nacked `parkAfterNacks` times in a
+/// row) is named in the failure, to be parked: it never blocks the ones after it.
 struct OutboxRelayStateMachine {
+    /// A message the broker will not take, to be moved out of the outbox.
+    struct Refusal: Sendable, Equatable {
+        /// The batch that holds it.
+        let seq: Int64
+        let messageID: String
+        let reason: String
+    }
+
     /// A round of batches, numbered in the order rounds are taken: the relay sends them in it.
     struct Round: Sendable {
         let number: Int
@@ -24,8 +35,9 @@ struct OutboxRelayStateMachine {
         /// Delete the batches up to `seq`; answer with `deleted`.
         case delete(upTo: Int64)
         /// A round failed; every round out has settled and the next tick reads the table after
-        /// `published`. Report it, and pause before the next tick.
-        case failed(any Error)
+        /// `published`. Park the refused message if there is one, report the error, and pause
+        /// before the next tick.
+        case failed(any Error, park: Refusal?)
         /// Signal the relay's loop: it has work.
         case wakeLoop
         /// The loop has nothing to do until it is woken (or a timeout passes).
@@ -58,6 +70,9 @@ struct OutboxRelayStateMachine {
     /// write transactions.
     let deleteEvery: Int64
     let deleteAfter: Duration
+    /// A message nacked this many times in a row is parked: a nack may be passing (a queue over
+    /// its length with `reject-publish`), so it gets a few tries first.
+    let parkAfterNacks: Int
 
     /// The last `seq` put on the wire, the last the broker confirmed (with every one before it),
     /// and the last deleted.
@@ -80,6 +95,10 @@ struct OutboxRelayStateMachine {
     private var readEmpty = false
     /// A round failed: nothing goes on the wire until every round out settles.
     private var failure: (any Error)?
+    /// The message behind `failure`, when the broker refused it for good.
+    private var refusal: Refusal?
+    /// The message the broker nacked last, and how many times in a row.
+    private var nacks: (messageID: String, count: Int)?
     private var lastDelete: ContinuousClock.Instant
     /// The loop was asked to delete; asked once per pile-up.
     private var deleteAsked = false
@@ -87,8 +106,10 @@ struct OutboxRelayStateMachine {
 
     init(
         now: ContinuousClock.Instant, roundSize: Int = 2048, maxInFlight: Int = 64, maxUnconfirmed: Int = 16_384,
-        memoryLimit: Int = 100_000, readLimit: Int = 64, deleteEvery: Int64 = 64, deleteAfter: Duration = .seconds(1)
+        memoryLimit: Int = 100_000, readLimit: Int = 64, deleteEvery: Int64 = 64, deleteAfter: Duration = .seconds(1),
+        parkAfterNacks: Int = 3
     ) {
+        self.parkAfterNacks = parkAfterNacks
         self.lastDelete = now
         self.roundSize = roundSize
         self.maxInFlight = maxInFlight
@@ -143,12 +164,15 @@ struct OutboxRelayStateMachine {
             // Later rounds may have been confirmed too, but publishing starts again from the
             // first unconfirmed batch, read from the table.
             failure = nil
+            let park = refusal
+            refusal = nil
+            if park != nil { nacks = nil }
             submitted = published
             handed.removeAll()
             handedMessages = 0
             tableUnread = true
             readEmpty = false
-            return .failed(error)
+            return .failed(error, park: park)
         }
         if !reading, hasRoom {
             let batches = takeHanded()
@@ -193,7 +217,10 @@ struct OutboxRelayStateMachine {
             guard failure == nil else { continue }
             let (count, error) = settle(head.round, results)
             confirmed += count
-            if let error { failure = error }
+            if let error {
+                failure = error
+                refusal = refused(head.round, results)
+            }
         }
         var wake = failure != nil && rounds.isEmpty
         if !handed.isEmpty || tableUnread { wake = true }
@@ -264,6 +291,47 @@ struct OutboxRelayStateMachine {
         submitted = batches[batches.count - 1].seq
         rounds.append((round, nil))
         return round
+    }
+
+    /// The message to park after `round` failed, if the broker refused one for good: the first it
+    /// nacked, once nacked `parkAfterNacks` times in a row; or the one whose size the broker named
+    /// when it closed the channel over a message too large (RabbitMQ: `PRECONDITION_FAILED -
+    /// message size 140000123 is larger than configured max size 134217728`).
+    private mutating func refused(_ round: Round, _ results: [Result<Void, any Error>]) -> Refusal? {
+        var failed: [(seq: Int64, message: OutboxMessage, error: any Error)] = []
+        var index = 0
+        for batch in round.batches {
+            for message in batch.messages {
+                if index < results.count, case .failure(let error) = results[index] {
+                    failed.append((batch.seq, message, error))
+                }
+                index += 1
+            }
+        }
+        guard let first = failed.first, let error = first.error as? AMQPError else { return nil }
+        switch error {
+        case .nacked:
+            let count = nacks?.messageID == first.message.messageID ? nacks!.count + 1 : 1
+            nacks = (first.message.messageID, count)
+            guard count >= parkAfterNacks else { return nil }
+            return Refusal(
+                seq: first.seq, messageID: first.message.messageID,
+                reason: "the broker refused it \(count) times in a row (basic.nack)")
+        case .channelClosed(let code, let text) where code == 406:
+            guard let size = Self.refusedSize(text),
+                let culprit = failed.first(where: { $0.message.body.count == size })
+            else { return nil }
+            return Refusal(seq: culprit.seq, messageID: culprit.message.messageID, reason: "the broker said: \(text)")
+        default:
+            return nil
+        }
+    }
+
+    /// N in a broker's `message size N is larger than ...`.
+    static func refusedSize(_ text: String) -> Int? {
+        guard let range = text.range(of: "message size ") else { return nil }
+        let digits = text[range.upperBound...].prefix { $0.isNumber }
+        return Int(digits)
     }
 
     /// Moves `published` past the round's whole batches that the broker confirmed, up to the

@@ -1,4 +1,5 @@
 import DocflowClient
+import DocflowEngine
 import Foundation
 
 /// Everything `docflow serve` can be told (contract section 0).
@@ -24,6 +25,9 @@ package struct ServiceConfiguration: Sendable {
     package var documentRoot = "./data/documents"
     /// Larger documents fail their parse step.
     package var maxDocumentBytes = 50 * 1024 * 1024
+    /// The largest status event, AMQP API reply or request, and platform event; and the largest
+    /// step output.
+    package var messageLimits = MessageLimits()
     /// How many API requests run at once.
     package var apiConcurrency: UInt16 = 64
     /// How many platform events are handled at once (the consumer's prefetch).

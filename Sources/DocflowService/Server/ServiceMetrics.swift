@@ -36,6 +36,12 @@ final class ServiceMetrics: Sendable {
             .increment()
     }
 
+    /// A status event the broker refused for good was moved to `outbox_parked`.
+    func parked(_ exchange: String) {
+        Counter(label: "docflow_status_events_parked_total", dimensions: [("exchange", exchange)], factory: factory)
+            .increment()
+    }
+
     /// The Prometheus text; counts broker reconnects seen since the last scrape first.
     func render(connections: [AMQPConnection]) -> String {
         for connection in connections {

@@ -152,10 +152,13 @@ final class Worker: Service, Sendable {
         let executors = stepExecutors(
             configuration, store: store, jq: jq, http: CurlClient(policy: outboundPolicy),
             extraction: AMQPExtractionDelegate(client: extractionClient))
-        let journal = Journal(store: store, logger: logger, didCommit: { relay.committed($0) })
+        let limits = configuration.messageLimits
+        let journal = Journal(
+            store: store, logger: logger, maxEventBytes: limits.maxMessageBytes, didCommit: { relay.committed($0) })
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
-            metrics: metrics.engine, executor: { jq.executor() }, logger: logger)
+            metrics: metrics.engine, executor: { jq.executor() }, maxStepOutputBytes: limits.maxStepOutputBytes,
+            logger: logger)
         let triggers = TriggerIndex()
         try await triggers.load(from: store)
         let scheduler = Scheduler(store: store, engine: engine, logger: logger, didCommit: { relay.wake() })
@@ -164,7 +167,7 @@ final class Worker: Service, Sendable {
         let context = APIContext(
             store: store, names: names, jq: jq, engine: engine, triggers: triggers, logger: logger,
             didCommit: { relay.wake() },
-            scheduleChanged: { scheduler.wake() })
+            scheduleChanged: { scheduler.wake() }, maxEventBytes: limits.maxMessageBytes)
         WorkflowsAPI(context: context).register(in: &router)
         ExecutionsAPI(context: context).register(in: &router)
         SchedulesAPI(context: context).register(in: &router)
@@ -174,10 +177,10 @@ final class Worker: Service, Sendable {
         let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
         let api = APIConsumer(
             router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,
-            queue: names.apiQueue, metrics: metrics, logger: logger)
+            queue: names.apiQueue, maxMessageBytes: limits.maxMessageBytes, metrics: metrics, logger: logger)
         let events = EventConsumer(
             channel: eventsChannel, queue: names.platformEventsQueue, index: triggers, engine: engine,
-            deadLetters: deadLetters, metrics: metrics, logger: logger)
+            deadLetters: deadLetters, maxMessageBytes: limits.maxMessageBytes, metrics: metrics, logger: logger)
         let http =
             configuration.httpPort == 0
             ? nil

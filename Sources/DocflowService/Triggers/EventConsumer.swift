@@ -16,13 +16,16 @@ final class EventConsumer: Service, Sendable {
     private let index: TriggerIndex
     private let engine: Engine
     private let deadLetters: DeadLetters
+    /// Larger events are dead-lettered unread.
+    private let maxMessageBytes: Int
     private let metrics: ServiceMetrics
     private let logger: Logger
 
     init(
         channel: AMQPChannel, queue: String, index: TriggerIndex, engine: Engine, deadLetters: DeadLetters,
-        metrics: ServiceMetrics, logger: Logger
+        maxMessageBytes: Int = MessageLimits().maxMessageBytes, metrics: ServiceMetrics, logger: Logger
     ) {
+        self.maxMessageBytes = maxMessageBytes
         self.channel = channel
         self.queue = queue
         self.index = index
@@ -57,7 +60,12 @@ final class EventConsumer: Service, Sendable {
     func accept(_ delivery: AMQPDelivery) {
         metrics.consumed(queue)
         let event: Event
-        do {
+        do throws(Garbage) {
+            guard delivery.body.count <= maxMessageBytes else {
+                throw Garbage(
+                    description: "the event is \(delivery.body.count) bytes, more than the \(maxMessageBytes) "
+                        + "docflow accepts (--max-message-bytes)")
+            }
             event = try Self.parse(delivery)
         } catch {
             metrics.deadLettered(queue)

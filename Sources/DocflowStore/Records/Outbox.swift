@@ -73,6 +73,42 @@ package enum Outbox {
         try db.execute(sql: "DELETE FROM outbox_batches WHERE seq <= ?", arguments: [seq])
     }
 
+    /// Moves the message `messageID` of batch `seq` to `outbox_parked` with `reason`, leaving the
+    /// rest of the batch to be published; false when it is not there (parked or deleted before).
+    @discardableResult
+    package static func park(_ db: Database, seq: Int64, messageID: String, reason: String, now: Date = Date())
+        throws -> Bool
+    {
+        guard
+            let blob = try Data.fetchOne(db, sql: "SELECT messages FROM outbox_batches WHERE seq = ?", arguments: [seq])
+        else { return false }
+        var messages = try OutboxCoding.decode(blob, seq: seq)
+        guard let index = messages.firstIndex(where: { $0.messageID == messageID }) else { return false }
+        let message = messages.remove(at: index)
+        if messages.isEmpty {
+            try db.execute(sql: "DELETE FROM outbox_batches WHERE seq = ?", arguments: [seq])
+        } else {
+            try db.execute(
+                sql: "UPDATE outbox_batches SET messages = ?, count = ? WHERE seq = ?",
+                arguments: [OutboxCoding.encode(messages), messages.count, seq])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO outbox_parked (message_id, event, workflow_id, execution_id, body, reason, parked_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                message.messageID, message.event, message.workflowID, message.executionID, message.body, reason,
+                RFC3339.string(from: now),
+            ])
+        return true
+    }
+
+    /// How many status events were parked.
+    package static func parkedCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_parked") ?? 0
+    }
+
     /// How many messages wait to be published or deleted.
     package static func count(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(count), 0) FROM outbox_batches") ?? 0
