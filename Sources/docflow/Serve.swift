@@ -64,6 +64,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest document a parse step reads, in bytes (DOCFLOW_MAX_DOCUMENT_BYTES).")
     var maxDocumentBytes = Int(env("DOCFLOW_MAX_DOCUMENT_BYTES", "52428800")) ?? 52_428_800
 
+    @Option(help: "Largest integration template, in bytes; larger ones get 400 (DOCFLOW_MAX_TEMPLATE_BYTES).")
+    var maxTemplateBytes = Int(env("DOCFLOW_MAX_TEMPLATE_BYTES", "65536")) ?? 65_536
+
+    @Option(help: "Largest rendered template, in bytes; larger ones fail their step (DOCFLOW_MAX_RENDERED_BYTES).")
+    var maxRenderedBytes = Int(env("DOCFLOW_MAX_RENDERED_BYTES", "1048576")) ?? 1_048_576
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -85,6 +91,7 @@ struct Serve: AsyncParsableCommand {
             ("--http-read-timeout-seconds", httpReadTimeoutSeconds),
             ("--http-idle-timeout-seconds", httpIdleTimeoutSeconds),
             ("--http-max-connections", httpMaxConnections), ("--http-max-body-bytes", httpMaxBodyBytes),
+            ("--max-template-bytes", maxTemplateBytes), ("--max-rendered-bytes", maxRenderedBytes),
         ] where value < 1 {
             throw ValidationError("\(flag) must be at least 1")
         }
@@ -114,6 +121,8 @@ struct Serve: AsyncParsableCommand {
         configuration.documentURLTemplate = documentURLTemplate ?? env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes
+        configuration.templateLimits.maxTemplateBytes = maxTemplateBytes
+        configuration.templateLimits.maxRenderedBytes = maxRenderedBytes
         configuration.synchronous = sqliteSynchronous
         configuration.drainTime = .seconds(drainSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)

@@ -1,4 +1,5 @@
 import DocflowClient
+import DocflowCore
 import Foundation
 
 /// Everything `docflow serve` can be told (contract section 0).
@@ -24,6 +25,8 @@ package struct ServiceConfiguration: Sendable {
     package var documentRoot = "./data/documents"
     /// Larger documents fail their parse step.
     package var maxDocumentBytes = 50 * 1024 * 1024
+    /// Integration templates: largest template and largest rendering, when saved and when run.
+    package var templateLimits = TemplateLimits()
     /// How many API requests run at once.
     package var apiConcurrency: UInt16 = 64
     /// How many platform events are handled at once (the consumer's prefetch).
