@@ -108,4 +108,33 @@ struct TemplateLimitsAPITests {
         endpoint.stop()
         try await server.stop()
     }
+
+    @Test func theConfiguredLimitsApplyWhenSavedAndWhenRendered() async throws {
+        let server = try await TestServer.start {
+            $0.templateLimits.maxTemplateBytes = 100
+            $0.templateLimits.maxRenderedBytes = 50
+        }
+        let large = try await server.call(
+            "POST", "/api/workflows", body: Self.workflowBody(template: String(repeating: "x", count: 101)))
+        #expect(Self.firstDetail(large).message == "the template is 101 bytes, more than 100")
+
+        let endpoint = RecordingHTTPServer()
+        try await endpoint.start()
+        let integration = try await IntegrationTests.integration(
+            server, ["name": "hook", "integration_type": "webhook", "config": ["url": .string(endpoint.url("/in"))]])
+        let workflow = try await server.createWorkflow([
+            transform("t", #"{a: [range(10) | "0123456789"]}"#),
+            [
+                "id": "notify", "type": "integration",
+                "config": ["integration_id": .string(integration), "template": "{{#a}}{{.}}{{/a}}"],
+            ],
+        ])
+        let execution = try await server.finished(workflow, try await server.execute(workflow))
+        #expect(execution["status"] == "failed")
+        #expect(
+            execution.step("notify")?["error"] == "config.template: the rendered template is larger than 50 bytes")
+        #expect(endpoint.requests.isEmpty)
+        endpoint.stop()
+        try await server.stop()
+    }
 }
