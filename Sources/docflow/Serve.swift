@@ -72,6 +72,11 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Largest output of a step, in bytes of JSON; larger fail the step (DOCFLOW_MAX_STEP_OUTPUT_BYTES).")
     var maxStepOutputBytes = Int(env("DOCFLOW_MAX_STEP_OUTPUT_BYTES", "16777216")) ?? 16_777_216
+    @Option(help: "Largest integration template, in bytes; larger ones get 400 (DOCFLOW_MAX_TEMPLATE_BYTES).")
+    var maxTemplateBytes = Int(env("DOCFLOW_MAX_TEMPLATE_BYTES", "65536")) ?? 65_536
+
+    @Option(help: "Largest rendered template, in bytes; larger ones fail their step (DOCFLOW_MAX_RENDERED_BYTES).")
+    var maxRenderedBytes = Int(env("DOCFLOW_MAX_RENDERED_BYTES", "1048576")) ?? 1_048_576
 
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
@@ -95,6 +100,7 @@ struct Serve: AsyncParsableCommand {
             ("--http-idle-timeout-seconds", httpIdleTimeoutSeconds),
             ("--http-max-connections", httpMaxConnections), ("--http-max-body-bytes", httpMaxBodyBytes),
             ("--max-step-output-bytes", maxStepOutputBytes),
+            ("--max-template-bytes", maxTemplateBytes), ("--max-rendered-bytes", maxRenderedBytes),
         ] where value < 1 {
             throw ValidationError("\(flag) must be at least 1")
         }
@@ -128,6 +134,8 @@ struct Serve: AsyncParsableCommand {
         configuration.maxDocumentBytes = maxDocumentBytes
         configuration.messageLimits.maxMessageBytes = maxMessageBytes
         configuration.messageLimits.maxStepOutputBytes = maxStepOutputBytes
+        configuration.templateLimits.maxTemplateBytes = maxTemplateBytes
+        configuration.templateLimits.maxRenderedBytes = maxRenderedBytes
         configuration.synchronous = sqliteSynchronous
         configuration.drainTime = .seconds(drainSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)

@@ -12,8 +12,11 @@ public enum IntegrationValidator {
     public static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     /// A create body, or an update merged over `existing`: fields given replace, `config` keys
-    /// given replace, and a masked secret sent back keeps the stored one.
-    public static func validate(_ body: JSONValue, existing: Integration? = nil) -> Result<Draft, ValidationFailure> {
+    /// given replace, and a masked secret sent back keeps the stored one. Templates (`config.template`,
+    /// an email's `config.subject`) are held to `templateLimits`.
+    public static func validate(
+        _ body: JSONValue, existing: Integration? = nil, templateLimits: TemplateLimits = TemplateLimits()
+    ) -> Result<Draft, ValidationFailure> {
         guard case .object(let fields) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }
@@ -64,7 +67,7 @@ public enum IntegrationValidator {
         default: fail("config", "must be an object")
         }
         if let type, fields["config"]?.objectValue != nil || existing != nil {
-            check(config, type: type, into: &details)
+            check(config, type: type, templateLimits: templateLimits, into: &details)
         }
         guard details.isEmpty, let name, let type else { return .failure(ValidationFailure(details: details)) }
         return .success(Draft(workflowID: workflowID, name: name, type: type, config: config))
@@ -88,7 +91,10 @@ public enum IntegrationValidator {
         return result
     }
 
-    private static func check(_ config: [String: JSONValue], type: IntegrationType, into details: inout [FieldError]) {
+    private static func check(
+        _ config: [String: JSONValue], type: IntegrationType, templateLimits: TemplateLimits,
+        into details: inout [FieldError]
+    ) {
         func fail(_ field: String, _ message: String) {
             details.append(FieldError(field: "config." + field, message: message))
         }
@@ -101,10 +107,19 @@ public enum IntegrationValidator {
         func optionalString(_ key: String) {
             if let value = config[key], value != .null, value.stringValue == nil { fail(key, "must be a string") }
         }
+        func optionalTemplate(_ key: String) {
+            optionalString(key)
+            if let text = config[key]?.stringValue,
+                let problem = MustacheProgram.problem(in: text, limits: templateLimits)
+            {
+                fail(key, problem.description)
+            }
+        }
         switch type {
         case .slack:
             url("webhook_url")
             optionalString("channel")
+            optionalTemplate("template")
         case .email:
             switch config["to"] {
             case .string(let address)?:
@@ -117,8 +132,8 @@ public enum IntegrationValidator {
             case nil, .null?: fail("to", "is required")
             default: fail("to", "must be an email address or a list of them")
             }
-            optionalString("subject")
-            optionalString("template")
+            optionalTemplate("subject")
+            optionalTemplate("template")
             if let from = config["from"]?.stringValue, !isEmail(from) { fail("from", "must be an email address") }
         case .webhook:
             url("url")
@@ -136,7 +151,7 @@ public enum IntegrationValidator {
             default: fail("headers", "must be an object of strings")
             }
             optionalString("secret")
-            optionalString("template")
+            optionalTemplate("template")
         }
     }
 

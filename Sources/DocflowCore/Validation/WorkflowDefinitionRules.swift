@@ -11,8 +11,11 @@ enum WorkflowDefinitionRules {
     ///
     /// `requireIntegrationIds` is true for an enabled workflow: its integration steps must say which
     /// integration they use. A stored definition is read with `false`, as a disabled workflow may lack them.
+    /// `templateLimits`, when given, holds integration templates to them; a stored definition is read
+    /// without, as its templates may predate the limits (rendering checks them again).
     static func read(
-        _ json: JSONValue, at path: String, requireIntegrationIds: Bool, into errors: inout FieldErrorCollector
+        _ json: JSONValue, at path: String, requireIntegrationIds: Bool, templateLimits: TemplateLimits? = nil,
+        into errors: inout FieldErrorCollector
     ) -> WorkflowDefinition? {
         let before = errors.details.count
         guard let definition = errors.object(json, at: path) else { return nil }
@@ -32,7 +35,8 @@ enum WorkflowDefinitionRules {
             return nil
         }
 
-        var reader = StepReader(stepsPath: stepsPath, requireIntegrationIds: requireIntegrationIds)
+        var reader = StepReader(
+            stepsPath: stepsPath, requireIntegrationIds: requireIntegrationIds, templateLimits: templateLimits)
         let drafts = items.enumerated().map { index, item in reader.readStep(item, index: index, into: &errors) }
         let graphIsSound = reader.checkTargets(drafts, into: &errors)
         if graphIsSound {
@@ -60,6 +64,7 @@ private struct StepDraft {
 private struct StepReader {
     let stepsPath: String
     let requireIntegrationIds: Bool
+    let templateLimits: TemplateLimits?
     /// Every valid id with the index of the step that first used it.
     private(set) var firstIndexOfId: [String: Int] = [:]
     /// False once any id is missing, malformed or duplicated: targets and cycles cannot be judged then.
@@ -67,9 +72,10 @@ private struct StepReader {
     /// False once a step's control flow is contradictory (a condition with `next`).
     private(set) var flowIsSound = true
 
-    init(stepsPath: String, requireIntegrationIds: Bool) {
+    init(stepsPath: String, requireIntegrationIds: Bool, templateLimits: TemplateLimits?) {
         self.stepsPath = stepsPath
         self.requireIntegrationIds = requireIntegrationIds
+        self.templateLimits = templateLimits
     }
 
     mutating func readStep(_ item: JSONValue, index: Int, into errors: inout FieldErrorCollector) -> StepDraft {
@@ -192,8 +198,11 @@ private struct StepReader {
             } else if requireIntegrationIds {
                 errors.add(at("integration_id"), "is required when the workflow is enabled")
             }
-            if let template = FieldErrorCollector.given(config, "template") {
-                _ = errors.string(template, at: at("template"))
+            if let template = FieldErrorCollector.given(config, "template"),
+                let text = errors.string(template, at: at("template")), let templateLimits,
+                let problem = MustacheProgram.problem(in: text, limits: templateLimits)
+            {
+                errors.add(at("template"), problem.description)
             }
         }
     }

@@ -49,12 +49,14 @@ extension Workflow {
 public enum WorkflowValidator {
     public static let maxNameLength = TextLimits.maxNameLength
 
-    /// Validates a `POST /api/workflows` body.
-    public static func validateCreate(_ body: JSONValue) -> Result<WorkflowDraft, ValidationFailure> {
+    /// Validates a `POST /api/workflows` body; integration steps' templates are held to `templateLimits`.
+    public static func validateCreate(
+        _ body: JSONValue, templateLimits: TemplateLimits = TemplateLimits()
+    ) -> Result<WorkflowDraft, ValidationFailure> {
         guard case .object(let fields) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }
-        return validate(fields)
+        return validate(fields, templateLimits: templateLimits)
     }
 
     /// Validates a `PUT /api/workflows/{id}` body: a partial update.
@@ -63,7 +65,7 @@ public enum WorkflowValidator {
     /// `null` fields keep the existing value (`description: null` clears it), and the merged workflow is
     /// validated with the create rules. A `trigger_config.secret` sent back masked keeps the stored secret.
     public static func validateUpdate(
-        _ body: JSONValue, existing: Workflow
+        _ body: JSONValue, existing: Workflow, templateLimits: TemplateLimits = TemplateLimits()
     ) -> Result<WorkflowDraft, ValidationFailure> {
         guard case .object(let changes) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
@@ -85,12 +87,14 @@ public enum WorkflowValidator {
         if let config = FieldErrorCollector.given(changes, "trigger_config") {
             merged["trigger_config"] = restoringMaskedSecrets(config, from: existing.triggerConfig)
         }
-        return validate(merged)
+        return validate(merged, templateLimits: templateLimits)
     }
 
     // MARK: - Rules
 
-    private static func validate(_ body: [String: JSONValue]) -> Result<WorkflowDraft, ValidationFailure> {
+    private static func validate(
+        _ body: [String: JSONValue], templateLimits: TemplateLimits
+    ) -> Result<WorkflowDraft, ValidationFailure> {
         var errors = FieldErrorCollector()
 
         let name = readName(FieldErrorCollector.given(body, "name"), into: &errors)
@@ -124,7 +128,8 @@ public enum WorkflowValidator {
         if let value = FieldErrorCollector.given(body, "definition") {
             // With `enabled` unreadable, hold back the rule that depends on it rather than guess.
             definition = WorkflowDefinitionRules.read(
-                value, at: "definition", requireIntegrationIds: enabled ?? false, into: &errors)
+                value, at: "definition", requireIntegrationIds: enabled ?? false, templateLimits: templateLimits,
+                into: &errors)
         } else {
             errors.add("definition", "is required")
         }

@@ -51,7 +51,7 @@ package struct DocumentSource: Sendable {
             do {
                 url = try TemplateRenderer.render(urlTemplate, context: ["document_id": .string(documentID)])
             } catch {
-                throw StepError("--document-url-template is \(error.description)", retryable: false)
+                throw StepError("--document-url-template: \(error.description)", retryable: false)
             }
         }
         guard let url else {

@@ -23,12 +23,14 @@ package struct IntegrationStep: StepExecutor {
     let store: Store
     let http: CurlClient
     let mail: Mail
+    let templateLimits: TemplateLimits
     static let excerptBytes = 2048
 
-    package init(store: Store, http: CurlClient, mail: Mail) {
+    package init(store: Store, http: CurlClient, mail: Mail, templateLimits: TemplateLimits = TemplateLimits()) {
         self.store = store
         self.http = http
         self.mail = mail
+        self.templateLimits = templateLimits
     }
 
     package var defaultRetry: RetryPolicy {
@@ -166,9 +168,10 @@ package struct IntegrationStep: StepExecutor {
 
     private func render(_ template: String, _ context: StepContext) throws(StepError) -> String {
         do {
-            return try TemplateRenderer.render(template, context: context.json)
+            return try TemplateRenderer.render(
+                template, context: context.json, limits: templateLimits, deadline: context.deadline)
         } catch {
-            throw StepError("config.template is \(error.description)", retryable: false)
+            throw StepError("config.template: \(error.description)", retryable: false)
         }
     }
 

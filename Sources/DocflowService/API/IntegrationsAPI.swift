@@ -16,7 +16,9 @@ struct IntegrationsAPI: Sendable {
             return .ok(["integrations": .array(integrations.map { $0.json() })])
         }
         router.on("POST", "/api/workflows/integrations") { request, _ in
-            let draft = try IntegrationValidator.validate(request.body ?? .null).get()
+            let draft = try IntegrationValidator.validate(
+                request.body ?? .null, templateLimits: context.templateLimits
+            ).get()
             return try await context.mutate(request) { db in
                 try Self.checkWorkflow(db, draft.workflowID)
                 let now = Date()
@@ -34,7 +36,9 @@ struct IntegrationsAPI: Sendable {
                 guard let existing = try IntegrationRepository.fetch(db, id: id) else {
                     throw APIError.notFound("integration \(id) does not exist")
                 }
-                let draft = try IntegrationValidator.validate(request.body ?? .null, existing: existing).get()
+                let draft = try IntegrationValidator.validate(
+                    request.body ?? .null, existing: existing, templateLimits: context.templateLimits
+                ).get()
                 try Self.checkWorkflow(db, draft.workflowID)
                 let integration = Integration(
                     id: id, workflowID: draft.workflowID, name: draft.name, type: draft.type, config: draft.config,

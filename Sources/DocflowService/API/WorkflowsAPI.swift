@@ -25,7 +25,9 @@ struct WorkflowsAPI: Sendable {
         router.on("PUT", "/api/workflows/{id}") { request, parameters in
             let id = parameters["id"]
             let existing = try await context.workflow(id)
-            let draft = try WorkflowValidator.validateUpdate(request.body ?? .null, existing: existing).get()
+            let draft = try WorkflowValidator.validateUpdate(
+                request.body ?? .null, existing: existing, templateLimits: context.templateLimits
+            ).get()
             try await context.checkExpressions(draft.definition)
             let changesSchedule = request.body?["trigger_config"]?["cron_expression"] != nil
             let box = Box<Workflow>()
@@ -70,7 +72,7 @@ struct WorkflowsAPI: Sendable {
 
     /// Validates and creates a workflow (with the schedule its trigger_config may ask for).
     func create(_ body: JSONValue, request: APIRequest) async throws -> APIResponse {
-        let draft = try WorkflowValidator.validateCreate(body).get()
+        let draft = try WorkflowValidator.validateCreate(body, templateLimits: context.templateLimits).get()
         try await context.checkExpressions(draft.definition)
         let id = UUID().uuidString.lowercased()
         let schedule = try Self.schedule(in: draft, workflowID: id, existing: nil)
@@ -108,6 +110,8 @@ struct APIContext: Sendable {
     let jq: JQPool
     let engine: Engine
     let triggers: TriggerIndex
+    /// What integration templates may be, checked when a workflow or an integration is saved.
+    let templateLimits: TemplateLimits
     let logger: Logger
     /// Called after a commit that wrote status events, so they go out at once.
     let didCommit: @Sendable () -> Void

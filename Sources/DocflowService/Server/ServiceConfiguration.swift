@@ -1,5 +1,6 @@
 import DocflowClient
 import DocflowEngine
+import DocflowCore
 import Foundation
 
 /// Everything `docflow serve` can be told (contract section 0).
@@ -28,6 +29,8 @@ package struct ServiceConfiguration: Sendable {
     /// The largest status event, AMQP API reply or request, and platform event; and the largest
     /// step output.
     package var messageLimits = MessageLimits()
+    /// Integration templates: largest template and largest rendering, when saved and when run.
+    package var templateLimits = TemplateLimits()
     /// How many API requests run at once.
     package var apiConcurrency: UInt16 = 64
     /// How many platform events are handled at once (the consumer's prefetch).

@@ -108,7 +108,8 @@ final class Worker: Service, Sendable {
         executors.register(
             .integration,
             IntegrationStep(
-                store: store, http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)))
+                store: store, http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom),
+                templateLimits: configuration.templateLimits))
         let parse = ParseStep(
             source: DocumentSource(
                 http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
@@ -165,8 +166,8 @@ final class Worker: Service, Sendable {
 
         var router = Router(logger: logger)
         let context = APIContext(
-            store: store, names: names, jq: jq, engine: engine, triggers: triggers, logger: logger,
-            didCommit: { relay.wake() },
+            store: store, names: names, jq: jq, engine: engine, triggers: triggers,
+            templateLimits: configuration.templateLimits, logger: logger, didCommit: { relay.wake() },
             scheduleChanged: { scheduler.wake() }, maxEventBytes: limits.maxMessageBytes)
         WorkflowsAPI(context: context).register(in: &router)
         ExecutionsAPI(context: context).register(in: &router)
