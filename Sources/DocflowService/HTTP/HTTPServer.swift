@@ -34,13 +34,19 @@ final class HTTPServer: Service, Sendable {
             case (.get, "/healthz"):
                 return Self.json(200, ["status": "ok"])
             case (.get, "/readyz"):
-                let broker = connections.allSatisfy(\.isConnected)
+                let down = connections.first { !$0.isConnected }
+                let broker = down == nil
                 let database = await store.isWritable()
-                let body: JSONValue = [
+                var body: [String: JSONValue] = [
                     "status": broker && database ? "ready" : "unavailable", "broker": .bool(broker),
                     "database": .bool(database),
                 ]
-                return Self.json(broker && database ? 200 : 503, body)
+                if let down {
+                    // Which connection, and why: a frozen broker reads differently from a refused login.
+                    let problem = down.lastError.map { "\($0)" } ?? "not connected yet"
+                    body["broker_error"] = .string("\(down.configuration.connectionName): \(problem)")
+                }
+                return Self.json(broker && database ? 200 : 503, .object(body))
             case (.get, "/metrics"):
                 var buffer = ByteBuffer()
                 buffer.writeString(metrics.render(connections: connections))
