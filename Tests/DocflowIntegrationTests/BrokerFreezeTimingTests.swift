@@ -31,28 +31,7 @@ struct BrokerFreezeTimingTests {
                 "name": "after the freeze", "trigger_type": "manual", "definition": ["steps": [transform("t", ".")]],
             ])
         let workflowID = try #require(created.body?["id"]?.stringValue, "\(created.text)")
-
-        proxy.freeze()
-        let frozen = ContinuousClock.now
-        // The documented bound is 2 heartbeats + 1 s; the rest is margin for a loaded machine.
-        let bound = Duration.seconds(2 * heartbeat + 1)
-        let reply = try await waitForReadiness(503, port: port, child: child, within: bound + .seconds(12))
-        let took = ContinuousClock.now - frozen
-        #expect(took < bound + .seconds(4), "readiness took \(took) to notice the freeze")
-        #expect(reply.body?["broker"] == false, "\(reply.text)")
-        #expect(reply.body?["database"] == true, "\(reply.text)")
-        let problem = reply.body?["broker_error"]?.stringValue ?? ""
-        #expect(problem.contains("heartbeat"), "\(reply.text)")
-        // Still frozen a while later: no connection comes up through a broker that does not answer.
-        try await Task.sleep(for: .seconds(2))
-        #expect(try await http("GET", port, "/readyz").status == 503)
-
-        proxy.thaw()
-        try await waitForReadiness(200, port: port, child: child, within: .seconds(40))
-        #expect(child.log.contains("lost the broker connection"), "log:\n\(child.log)")
-
-        // Both connections work again: a request over AMQP reaches the consumer, its reply and
-        // the execution's status events leave through the publishing connection.
+        // The test's own connection goes to the broker directly, past the proxy.
         var logger = Logger(label: "test.freeze")
         logger.logLevel = .critical
         let direct = AMQPConnection(
@@ -65,12 +44,46 @@ struct BrokerFreezeTimingTests {
         try await channel.bind(
             AMQPBinding(queue: queue, exchange: "\(child.prefix).status", routingKey: "workflow.completed.#"))
         let completions = try await channel.consume(queue: queue, noAck: true)
+
+        proxy.freeze()
+        let frozen = ContinuousClock.now
+        // Started over HTTP while the broker is frozen: it runs, its status events wait.
+        let during = try await http(
+            "POST", port, "/api/workflows/\(workflowID)/execute", json: ["trigger_data": ["during": true]])
+        let duringID = try #require(during.body?["execution_id"]?.stringValue, "\(during.text)")
+        // The documented bound is 2 heartbeats + 1 s; the rest is margin for a loaded machine.
+        let bound = Duration.seconds(2 * heartbeat + 1)
+        let reply = try await waitForReadiness(503, port: port, child: child, within: bound + .seconds(12))
+        let took = ContinuousClock.now - frozen
+        #expect(took < bound + .seconds(4), "readiness took \(took) to notice the freeze")
+        #expect(reply.body?["broker"] == false, "\(reply.text)")
+        #expect(reply.body?["database"] == true, "\(reply.text)")
+        let problem = reply.body?["broker_error"]?.stringValue ?? ""
+        #expect(problem.contains("missed heartbeats"), "\(reply.text)")
+        // Still frozen a while later: no connection comes up through a broker that does not answer.
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await http("GET", port, "/readyz").status == 503)
+
+        proxy.thaw()
+        try await waitForReadiness(200, port: port, child: child, within: .seconds(40))
+        #expect(child.log.contains("lost the broker connection"), "log:\n\(child.log)")
+
+        // Both connections work again: a request over AMQP reaches the consumer, and its reply and
+        // the status events of both executions leave through the publishing connection.
         let client = try await APIClient(connection: direct, queue: "\(child.prefix).api")
         let started = try await client.call(
-            "POST", "/api/workflows/\(workflowID)/execute", body: ["trigger_data": ["n": 1]], timeout: .seconds(30))
-        #expect(started.status == 202, "\(started.envelope.encodedString())")
-        let completed = try await completions.first(within: .seconds(30))
-        #expect(completed != nil, "no workflow.completed event after the freeze; log:\n\(child.log)")
+            "POST", "/api/workflows/\(workflowID)/execute", body: ["trigger_data": ["after": true]],
+            timeout: .seconds(30))
+        let afterID = try #require(started.body?["execution_id"]?.stringValue, "\(started.envelope.encodedString())")
+        var waiting: Set = [duringID, afterID]
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        // One wait up to the deadline per event: a wait given up on ends the consumer.
+        while !waiting.isEmpty {
+            guard let event = try await completions.first(within: deadline - ContinuousClock.now) else { break }
+            let body = String(decoding: event.body, as: UTF8.self)
+            waiting = waiting.filter { !body.contains($0) }
+        }
+        #expect(waiting.isEmpty, "no workflow.completed event for \(waiting); log:\n\(child.log)")
     }
 
     /// Polls `/readyz` until it answers `status`; its last answer.
