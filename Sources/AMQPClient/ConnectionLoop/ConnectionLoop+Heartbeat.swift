@@ -8,11 +8,11 @@ import Foundation
 /// Heartbeats: `HeartbeatMonitor` decides; this feeds it what the socket saw and does what it says.
 ///
 /// The loop does not leave this to rabbitmq-c. rabbitmq-c notices a silent broker inside its own
-/// waits; the loop polls the socket itself and reads with a zero timeout, where whether rabbitmq-c
-/// still checks depends on its version (0.11 does; later versions treat a zero timeout as
-/// "return at once" and never report the missed heartbeat). It also swallows the broker's
-/// heartbeat frames, so the loop asks the kernel when data last came and went (`TCP_INFO`): that
-/// counts every octet, whoever read it.
+/// waits; the loop polls the socket itself and reads with a zero timeout, where noticing is an
+/// undocumented detail of the version (0.11, the one built against, did report it there when this
+/// monitor was turned off for a test). It also swallows the broker's heartbeat frames, so the loop
+/// asks the kernel when data last came and went (`TCP_INFO`): that counts every octet, whoever
+/// read it, and a stall of this thread is not taken for the broker's silence.
 extension ConnectionLoop {
     /// Starts watching a connection that has just logged in, at the interval it negotiated.
     func startHeartbeats(_ state: amqp_connection_state_t) {

@@ -122,7 +122,7 @@ final class ConnectionLoop {
     }
 
     /// Reads and handles the frames that are already there, without blocking. (rabbitmq-c also
-    /// sends heartbeats in there, and 0.11 reports missed ones, when its own timers say so.)
+    /// sends heartbeats in there, and may report missed ones, when its own timers say so.)
     private func pumpFrames() {
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         var frame = amqp_frame_t()
