@@ -4,23 +4,28 @@ import Foundation
 /// frozen, it forwards nothing either way and keeps every socket open, as a hung broker or a
 /// stalled network path would, without touching the server that others use. New connections are
 /// accepted and connected through while frozen, and wait like the others.
-final class FreezableProxy: @unchecked Sendable {
+public final class FreezableProxy: @unchecked Sendable {
     private let lock = NSLock()
     private var frozen = false
     private var stopped = false
     private let listener: Int32
     private let target: sockaddr_in
+    /// Why the proxy could not start.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// The loopback port it listens on.
-    let port: Int
+    public let port: Int
 
     /// Forwards to `host:port` (an IPv4 address or a name that resolves to one).
-    init(host: String, port targetPort: Int) throws {
+    public init(host: String, port targetPort: Int) throws {
         var hints = addrinfo()
         hints.ai_family = AF_INET
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var found: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(targetPort), &hints, &found) == 0, let found, let address = found.pointee.ai_addr
-        else { throw TestFailure("cannot resolve \(host)") }
+        else { throw Failure(description: "cannot resolve \(host)") }
         target = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
         freeaddrinfo(found)
 
@@ -36,7 +41,7 @@ final class FreezableProxy: @unchecked Sendable {
         }
         guard ok else {
             close(fd)
-            throw TestFailure("cannot start the proxy")
+            throw Failure(description: "cannot listen on loopback")
         }
         listener = fd
         port = Int(UInt16(bigEndian: local.sin_port))
@@ -46,13 +51,13 @@ final class FreezableProxy: @unchecked Sendable {
     }
 
     /// Stops forwarding, both ways, on every connection; sockets stay open.
-    func freeze() { lock.withLock { frozen = true } }
+    public func freeze() { lock.withLock { frozen = true } }
 
     /// Forwards again, starting with what waited meanwhile.
-    func thaw() { lock.withLock { frozen = false } }
+    public func thaw() { lock.withLock { frozen = false } }
 
     /// Closes the listener and every connection.
-    func stop() {
+    public func stop() {
         lock.withLock { stopped = true }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
