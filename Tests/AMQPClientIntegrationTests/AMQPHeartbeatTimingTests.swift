@@ -78,6 +78,31 @@ struct AMQPHeartbeatTimingTests {
         await connection.close()
     }
 
+    @Test func aFreezeDuringADeclarationFailsItWithMissedHeartbeatsWithinTwoHeartbeats() async throws {
+        let proxy = try proxyToBroker()
+        defer { proxy.stop() }
+        let connection = try await connect(through: proxy, name: TestBroker.uniqueName("frozen-declare"))
+        let channel = try await connection.openChannel()
+        let queue = TestBroker.uniqueName("frozen-declare")
+
+        proxy.freeze()
+        let frozen = ContinuousClock.now
+        await #expect {
+            _ = try await channel.declare(AMQPQueue(queue, durable: true))
+        } throws: { error in
+            guard case .heartbeatTimeout = error as? AMQPError else { return false }
+            return true
+        }
+        #expect(ContinuousClock.now - frozen < bound + margin)
+        #expect(!connection.isConnected)
+
+        proxy.thaw()
+        try await waitFor(timeout: .seconds(30)) { connection.isConnected }
+        _ = try await channel.declare(AMQPQueue(queue, durable: true))
+        _ = try await channel.deleteQueue(queue)
+        await connection.close()
+    }
+
     private func proxyToBroker() throws -> FreezableProxy {
         let broker = try AMQPConfiguration(url: TestBroker.url)
         return try FreezableProxy(host: broker.host, port: broker.port)
