@@ -7,7 +7,11 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var username: String
     public var password: String
     public var virtualHost: String
-    /// Seconds between heartbeats; 0 turns them off.
+    /// Seconds between heartbeats proposed to the broker, which may lower it; 0 turns them off.
+    /// With heartbeats on, the connection sends one whenever it sent nothing for half the
+    /// negotiated interval, and closes (then reconnects) when nothing at all came from the broker
+    /// for two intervals. The default, 30, suits clients; a server that reports readiness wants
+    /// less.
     public var heartbeat: Int
     public var connectTimeout: Duration
     /// How long a synchronous command (declare, consume, ...) may wait for the broker.

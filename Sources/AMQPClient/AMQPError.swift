@@ -19,6 +19,9 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case library(status: Int32, message: String)
     /// The operation did not finish in time.
     case timeout(String)
+    /// Nothing at all came from the broker for `silence`, two heartbeat intervals or more: it is
+    /// frozen or unreachable, and the connection was closed.
+    case heartbeatTimeout(silence: Duration, interval: Duration)
     /// The connection was closed by this process.
     case closed
 
@@ -34,7 +37,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether the failure came from losing the connection rather than from a refusal.
     public var isConnectionLoss: Bool {
         switch self {
-        case .connectionFailed, .connectionClosed, .library: true
+        case .connectionFailed, .connectionClosed, .library, .heartbeatTimeout: true
         default: false
         }
     }
@@ -49,6 +52,9 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .consumerCancelled(let tag): "broker cancelled consumer \(tag)"
         case .library(let status, let message): "rabbitmq-c error \(status): \(message)"
         case .timeout(let what): "timed out: \(what)"
+        case .heartbeatTimeout(let silence, let interval):
+            "missed heartbeats: nothing from the broker for \(Self.seconds(silence)), "
+                + "over twice the heartbeat interval of \(Self.seconds(interval))"
         case .closed: "the AMQP connection was closed"
         }
     }
@@ -60,6 +66,13 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         503: "COMMAND_INVALID", 504: "CHANNEL_ERROR", 505: "UNEXPECTED_FRAME", 506: "RESOURCE_ERROR",
         530: "NOT_ALLOWED", 540: "NOT_IMPLEMENTED", 541: "INTERNAL_ERROR",
     ]
+
+    /// `2.1 s`: a duration as an operator reads it.
+    private static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let tenths = (seconds * 10 + attoseconds / 100_000_000_000_000_000)
+        return tenths % 10 == 0 ? "\(tenths / 10) s" : "\(tenths / 10).\(tenths % 10) s"
+    }
 
     static func library(_ status: Int32) -> AMQPError {
         .library(status: status, message: String(cString: amqp_error_string2(status)))

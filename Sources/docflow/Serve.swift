@@ -10,6 +10,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
     var amqpURL = env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
+    @Option(
+        help:
+            "Seconds between AMQP heartbeats; a broker silent for two is dropped (DOCFLOW_AMQP_HEARTBEAT_SECONDS)."
+    )
+    var amqpHeartbeatSeconds = Int(env("DOCFLOW_AMQP_HEARTBEAT_SECONDS", "5")) ?? 5
+
     @Option(help: "SQLite database file, created with its folder (DOCFLOW_DATABASE).")
     var database = env("DOCFLOW_DATABASE", "./data/docflow.sqlite")
 
@@ -107,12 +113,17 @@ struct Serve: AsyncParsableCommand {
         // Room for an event's envelope and an execution's ids and statuses once outputs are omitted.
         guard maxMessageBytes >= 65536 else { throw ValidationError("--max-message-bytes must be at least 65536") }
         guard drainSeconds >= 1 else { throw ValidationError("--drain-seconds must be at least 1") }
+        // The broker's own limit: heartbeats are a 16-bit count of seconds.
+        guard (1...65535).contains(amqpHeartbeatSeconds) else {
+            throw ValidationError("--amqp-heartbeat-seconds must be 1...65535")
+        }
     }
 
     func run() async throws {
         let logger = bootstrapLogging(level: logLevel)
         var configuration = ServiceConfiguration()
         configuration.amqpURL = amqpURL
+        configuration.amqpHeartbeat = amqpHeartbeatSeconds
         configuration.databasePath = database
         configuration.prefix = prefix
         configuration.eventsExchange = eventsExchange

@@ -136,4 +136,11 @@ struct FrameEncoderTests {
         #expect(!appended)
         #expect(encoder.isEmpty)
     }
+
+    @Test func aHeartbeatIsTheEightOctetsOfAnEmptyFrameOfType8OnChannel0() throws {
+        var encoder = FrameEncoder()
+        encoder.appendHeartbeat()
+        #expect(encoder.bytes == [8, 0, 0, 0, 0, 0, 0, 0xCE])
+        #expect(try frames(encoder.bytes) == [Frame(type: 8, channel: 0, payload: [])])
+    }
 }

@@ -10,7 +10,8 @@ final class ServeChild: @unchecked Sendable {
     let process = Process()
     var logPath: String { directory.appendingPathComponent("docflow.log").path }
 
-    init(arguments: [String], logLevel: String = "info") throws {
+    /// `environment` is added to (and wins over) the test's own and the variables set here.
+    init(arguments: [String], logLevel: String = "info", environment extra: [String: String] = [:]) throws {
         let id = UUID().uuidString.prefix(8).lowercased()
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-child-\(id)")
@@ -24,6 +25,7 @@ final class ServeChild: @unchecked Sendable {
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
         environment["DOCFLOW_DOCUMENT_ROOT"] = directory.appendingPathComponent("documents").path
         environment["DOCFLOW_LOG_LEVEL"] = logLevel
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

@@ -41,6 +41,7 @@ extension ConnectionLoop {
             throw error
         }
         connection = state
+        startHeartbeats(state)
         let connects = shared.withLock { shared in
             shared.connected = true
             shared.lastError = nil
@@ -150,6 +151,7 @@ extension ConnectionLoop {
     func connectionLost(_ error: AMQPError) {
         guard let state = connection else { return }
         connection = nil
+        heartbeat = nil
         amqp_destroy_connection(state)
         for channel in channels.values {
             channel.isOpen = false
@@ -181,6 +183,7 @@ extension ConnectionLoop {
             _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
             amqp_destroy_connection(state)
             connection = nil
+            heartbeat = nil
         }
         shared.withLock { $0.connected = false }
         for channel in channels.values {

@@ -11,6 +11,11 @@ extension ConnectionLoop {
         case .connectionClosed:
             sendConnectionCloseOK()
             connectionLost(error)
+        case .library(let status, _) where status == AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue:
+            // rabbitmq-c noticed it first, waiting for a reply: the same news as from the monitor.
+            let missed = missedHeartbeats()
+            connectionLost(missed)
+            return missed
         default:
             connectionLost(error)
         }

@@ -65,6 +65,9 @@ extension ConnectionLoop {
             } else if n < 0, errno == EAGAIN || errno == EWOULDBLOCK, ContinuousClock.now < deadline {
                 var writable = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                 _ = poll(&writable, 1, 100)
+                // A broker that stopped reading may have stopped altogether.
+                checkHeartbeat(canSend: false)
+                if self.connection == nil { return }
             } else {
                 return connectionLost(.library(AMQP_STATUS_SOCKET_ERROR.rawValue))
             }

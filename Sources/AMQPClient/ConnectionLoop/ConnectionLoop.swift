@@ -7,9 +7,9 @@ import Synchronization
 ///
 /// The loop does the I/O; the bookkeeping is in value types that take events and return what to
 /// send: `DeliveryAcks` (ack coalescing), `PublishConfirms` (publisher confirms), `FrameEncoder`
-/// (publish frames). Its jobs live in extensions: `+Connect` (connect, restore, lose),
-/// `+RPC` (synchronous commands), `+Publish`, `+Acks`, `+Dispatch` (incoming frames) and
-/// `+Errors` (replies to errors).
+/// (publish frames), `HeartbeatMonitor` (heartbeats). Its jobs live in extensions: `+Connect`
+/// (connect, restore, lose), `+RPC` (synchronous commands), `+Publish`, `+Acks`, `+Dispatch`
+/// (incoming frames), `+Heartbeat` and `+Errors` (replies to errors).
 final class ConnectionLoop {
     typealias Completion<T> = (Result<T, any Error>) -> Void
 
@@ -35,6 +35,8 @@ final class ConnectionLoop {
     var ackActions: [AckAction] = []
     var outcomes: [PublishConfirms<Completion<Void>>.Outcome] = []
     var backoff: Duration
+    /// Heartbeats of the connection up now, if it negotiated them.
+    var heartbeat: HeartbeatMonitor?
 
     init(configuration: AMQPConfiguration, logger: Logger, inbox: Inbox, shared: AMQPConnection.Shared) {
         self.configuration = configuration
@@ -68,6 +70,7 @@ final class ConnectionLoop {
                 }
             }
             runCommands()
+            checkHeartbeat()
             if connection != nil { pumpFrames() }
             reopenClosedChannels()
             if connection != nil, !stopping { waitForTraffic() }
@@ -105,16 +108,21 @@ final class ConnectionLoop {
     private func waitForTraffic() {
         guard let connection else { return }
         if amqp_frames_enqueued(connection) != 0 || amqp_data_in_buffer(connection) != 0 { return }
-        let heartbeatMs = configuration.heartbeat > 0 ? Int32(configuration.heartbeat * 1000 / 4) : 1000
+        // Wakes for the next heartbeat tick, and at least once a second.
+        var timeoutMs: Int32 = 1000
+        if let heartbeat {
+            let untilTick = (heartbeat.nextTick - .now).milliseconds + 1
+            timeoutMs = Int32(clamping: max(0, min(untilTick, 1000)))
+        }
         var fds = [
             pollfd(fd: amqp_get_sockfd(connection), events: Int16(POLLIN), revents: 0),
             pollfd(fd: inbox.fd, events: Int16(POLLIN), revents: 0),
         ]
-        _ = poll(&fds, 2, min(heartbeatMs, 1000))
+        _ = poll(&fds, 2, timeoutMs)
     }
 
-    /// Reads and handles the frames that are already there, without blocking. Also sends
-    /// heartbeats when they are due: rabbitmq-c does that inside its frame reads.
+    /// Reads and handles the frames that are already there, without blocking. (rabbitmq-c also
+    /// sends heartbeats in there, and may report missed ones, when its own timers say so.)
     private func pumpFrames() {
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         var frame = amqp_frame_t()
@@ -123,7 +131,8 @@ final class ConnectionLoop {
             let status = amqp_simple_wait_frame_noblock(connection, &frame, &zero)
             if status == AMQP_STATUS_TIMEOUT.rawValue { break }
             guard status == AMQP_STATUS_OK.rawValue else {
-                return connectionLost(.library(status))
+                return connectionLost(
+                    status == AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue ? missedHeartbeats() : .library(status))
             }
             handle(frame)
         }

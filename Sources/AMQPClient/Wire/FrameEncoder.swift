@@ -67,6 +67,12 @@ struct FrameEncoder {
         return true
     }
 
+    /// Appends a heartbeat frame: type 8, channel 0, no payload.
+    mutating func appendHeartbeat() {
+        appendFrameHeader(type: AMQP_FRAME_HEARTBEAT, channel: 0, size: 0)
+        bytes.append(UInt8(AMQP_FRAME_END))
+    }
+
     private mutating func appendFrameHeader(type: Int32, channel: UInt16, size: Int) {
         bytes.append(UInt8(type))
         appendBigEndian(UInt64(channel), bytes: 2)

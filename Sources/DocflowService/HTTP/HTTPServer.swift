@@ -34,16 +34,22 @@ final class HTTPServer: Service, Sendable {
             case (.get, "/healthz"):
                 return Self.json(200, ["status": "ok"])
             case (.get, "/readyz"):
-                let broker = connections.allSatisfy(\.isConnected)
+                let down = connections.first { !$0.isConnected }
+                let broker = down == nil
                 let database = await store.isWritable()
                 // Parked events do not make docflow unready (later ones go out), but an operator
                 // should see them.
                 let parked = (try? await store.read { db in try Outbox.parkedCount(db) }) ?? 0
-                let body: JSONValue = [
+                var body: [String: JSONValue] = [
                     "status": broker && database ? "ready" : "unavailable", "broker": .bool(broker),
                     "database": .bool(database), "parked_status_events": .number(Double(parked)),
                 ]
-                return Self.json(broker && database ? 200 : 503, body)
+                if let down {
+                    // Which connection, and why: a frozen broker reads differently from a refused login.
+                    let problem = down.lastError.map { "\($0)" } ?? "not connected yet"
+                    body["broker_error"] = .string("\(down.configuration.connectionName): \(problem)")
+                }
+                return Self.json(broker && database ? 200 : 503, .object(body))
             case (.get, "/metrics"):
                 var buffer = ByteBuffer()
                 buffer.writeString(metrics.render(connections: connections))

@@ -6,6 +6,8 @@ import Foundation
 /// Everything `docflow serve` can be told (contract section 0).
 package struct ServiceConfiguration: Sendable {
     package var amqpURL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    /// Seconds between heartbeats on both broker connections; a broker silent for two is dropped.
+    package var amqpHeartbeat = 5
     package var databasePath = "./data/docflow.sqlite"
     package var prefix = "docflow"
     package var eventsExchange = "platform.events"

@@ -66,7 +66,8 @@ final class Worker: Service, Sendable {
         let logger = self.logger
         let synchronous = Store.Synchronous(rawValue: configuration.synchronous.uppercased()) ?? .full
         let store = try Store(path: configuration.databasePath, synchronous: synchronous)
-        let amqp = try AMQPConfiguration(url: configuration.amqpURL)
+        var amqp = try AMQPConfiguration(url: configuration.amqpURL)
+        amqp.heartbeat = configuration.amqpHeartbeat
         var consumeConfiguration = amqp
         consumeConfiguration.connectionName = "\(configuration.prefix) consume"
         var publishConfiguration = amqp
