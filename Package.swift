@@ -35,6 +35,7 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        .target(name: "CSpawn"),
         .systemLibrary(
             name: "CPoppler",
             pkgConfig: "poppler-glib",
@@ -81,6 +82,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CCurl",
+                "CSpawn",
             ]
         ),
         // What a platform service needs to call docflow: the API client and the names.

@@ -12,6 +12,9 @@ final class ExternalServer: @unchecked Sendable {
     let connection: AMQPConnection
     let client: APIClient
     private var process: Process?
+    /// 0: no HTTP.
+    let httpPort: Int
+    var pid: pid_t? { process?.processIdentifier }
 
     /// The docflow binary built beside the test bundle.
     static var binary: String {
@@ -21,7 +24,8 @@ final class ExternalServer: @unchecked Sendable {
         return FileManager.default.currentDirectoryPath + "/.build/debug/docflow"
     }
 
-    init() async throws {
+    init(httpPort: Int = 0) async throws {
+        self.httpPort = httpPort
         let id = UUID().uuidString.prefix(8).lowercased()
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-ext-\(id)")
@@ -46,7 +50,7 @@ final class ExternalServer: @unchecked Sendable {
         environment["DOCFLOW_PREFIX"] = prefix
         environment["DOCFLOW_EVENTS_EXCHANGE"] = "\(prefix).platform.events"
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
-        environment["DOCFLOW_HTTP_PORT"] = "0"
+        environment["DOCFLOW_HTTP_PORT"] = "\(httpPort)"
         environment["DOCFLOW_LOG_LEVEL"] = environment["DOCFLOW_TEST_LOG_LEVEL"] ?? "warning"
         process.environment = environment
         try process.run()
