@@ -64,6 +64,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest document a parse step reads, in bytes (DOCFLOW_MAX_DOCUMENT_BYTES).")
     var maxDocumentBytes = Int(env("DOCFLOW_MAX_DOCUMENT_BYTES", "52428800")) ?? 52_428_800
 
+    @Option(
+        help:
+            "Longest a transform or condition step's jq program runs, in ms, whatever its timeout_ms (DOCFLOW_MAX_JQ_TIMEOUT_MS)."
+    )
+    var maxJQTimeoutMs = Int(env("DOCFLOW_MAX_JQ_TIMEOUT_MS", "10000")) ?? 10_000
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -89,6 +95,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(flag) must be at least 1")
         }
         guard drainSeconds >= 1 else { throw ValidationError("--drain-seconds must be at least 1") }
+        guard maxJQTimeoutMs >= 1 else { throw ValidationError("--max-jq-timeout-ms must be at least 1") }
     }
 
     func run() async throws {
@@ -114,6 +121,7 @@ struct Serve: AsyncParsableCommand {
         configuration.documentURLTemplate = documentURLTemplate ?? env("DOCFLOW_DOCUMENT_URL_TEMPLATE")
         configuration.documentRoot = documentRoot
         configuration.maxDocumentBytes = maxDocumentBytes
+        configuration.maxJQTimeout = .milliseconds(maxJQTimeoutMs)
         configuration.synchronous = sqliteSynchronous
         configuration.drainTime = .seconds(drainSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)
