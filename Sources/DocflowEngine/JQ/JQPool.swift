@@ -107,7 +107,7 @@ package final class JQPool: Sendable {
             let load = worker.load(now: now)
             if load < bestLoad { (best, bestLoad) = (worker, load) }
         }
-        if !best.isCurrentThread, let own = workers.first(where: { $0.isCurrentThread }),
+        if !best.isCurrentThread, let own = workers.prefix(size).first(where: { $0.isCurrentThread }),
             own.load(now: now) <= bestLoad
         {
             return own
