@@ -14,6 +14,8 @@ final class ExternalServer: @unchecked Sendable {
     private var process: Process?
     /// 0: no HTTP.
     let httpPort: Int
+    /// Variables that override the defaults below.
+    let environment: [String: String]
     var pid: pid_t? { process?.processIdentifier }
 
     /// The docflow binary built beside the test bundle.
@@ -24,8 +26,11 @@ final class ExternalServer: @unchecked Sendable {
         return FileManager.default.currentDirectoryPath + "/.build/debug/docflow"
     }
 
-    init(httpPort: Int = 0) async throws {
+    /// jq programs get 30 s by default, as a step without `timeout_ms` does: the busy programs
+    /// of the crash tests must not meet the server's 10 s cap on a loaded machine.
+    init(httpPort: Int = 0, environment: [String: String] = ["DOCFLOW_MAX_JQ_TIMEOUT_MS": "30000"]) async throws {
         self.httpPort = httpPort
+        self.environment = environment
         let id = UUID().uuidString.prefix(8).lowercased()
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-ext-\(id)")
@@ -52,6 +57,7 @@ final class ExternalServer: @unchecked Sendable {
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
         environment["DOCFLOW_HTTP_PORT"] = "\(httpPort)"
         environment["DOCFLOW_LOG_LEVEL"] = environment["DOCFLOW_TEST_LOG_LEVEL"] ?? "warning"
+        environment.merge(self.environment) { _, given in given }
         process.environment = environment
         try process.run()
         self.process = process
