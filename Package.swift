@@ -34,6 +34,7 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        .target(name: "CSpawn"),
         .systemLibrary(
             name: "CPoppler",
             pkgConfig: "poppler-glib",
@@ -79,6 +80,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CCurl",
+                "CSpawn",
             ]
         ),
         // What a platform service needs to call docflow: the API client and the names.

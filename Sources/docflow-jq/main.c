@@ -8,12 +8,20 @@
 //   request: {"program": "<jq>", "input": <json>, "compile_only": false}
 //   reply:   {"ok": true, "results": [<json>...]}
 //          | {"ok": false, "kind": "compile" | "runtime" | "request", "error": "<message>"}
+//
+// Usage: docflow-jq [<pid of docflow>]. It runs with an empty environment and only
+// descriptors 0, 1 and 2, and dies with docflow.
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <fcntl.h>
 #include <jq.h>
 #include <jv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -75,6 +83,22 @@ static void reply_results(jv results) {
     send_reply(jv_object_set(reply, jv_string("results"), results));
 }
 
+// Whether the program starts with a module directive (`module`, `import`, `include`): jq's grammar
+// allows them only there, before any expression or definition. docflow has no module library,
+// and libjq 1.6 aborts on an import without a library path.
+static int uses_modules(const char *program) {
+    const char *p = program;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+        if (*p != '#') break;
+        while (*p && *p != '\n') p++;
+    }
+    size_t length = 0;
+    while (isalnum((unsigned char)p[length]) || p[length] == '_') length++;
+    return (length == 6 && (strncmp(p, "import", 6) == 0 || strncmp(p, "module", 6) == 0)) ||
+           (length == 7 && strncmp(p, "include", 7) == 0);
+}
+
 // The compiled program, from the cache or compiled now; NULL with the reply sent on failure.
 static entry *compiled(const char *program) {
     entry *oldest = &cache[0];
@@ -91,10 +115,19 @@ static entry *compiled(const char *program) {
         jv_free(oldest->errors);
         oldest->program = NULL;
     }
+    if (uses_modules(program)) {
+        reply_error("compile", jv_string("jq modules (import/include) are not supported"));
+        return NULL;
+    }
     entry *e = oldest;
     e->jq = jq_init();
     e->errors = jv_array();
     jq_set_error_cb(e->jq, collect_error, e);
+    // No library: `modulemeta` and anything that slips past uses_modules find no module, and
+    // libjq does not abort on a missing path.
+    jq_set_attr(e->jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
+    jq_set_attr(e->jq, jv_string("JQ_ORIGIN"), jv_string("/nonexistent"));
+    jq_set_attr(e->jq, jv_string("PROGRAM_ORIGIN"), jv_string("/nonexistent"));
     if (!jq_compile(e->jq, program)) {
         reply_error("compile", joined_errors(e));
         jq_teardown(&e->jq);
@@ -166,8 +199,9 @@ static void handle(const char *line) {
     reply_results(results);
 }
 
-// Dies with docflow: an orphaned runaway program would otherwise spin forever. (Not
-// PR_SET_PDEATHSIG: that fires when the parent's *thread* ends, and docflow's threads come and go.)
+// Dies with docflow: an orphaned runaway program would otherwise spin on. PR_SET_PDEATHSIG fires
+// when the thread that started the helper ends; docflow starts helpers from its jq workers'
+// threads, which live as long as the pool. This watcher is the fallback.
 static pid_t parent;
 
 static void *watch_parent(void *unused) {
@@ -179,8 +213,20 @@ static void *watch_parent(void *unused) {
     return NULL;
 }
 
-int main(void) {
-    parent = getppid();
+int main(int argc, char **argv) {
+    // Whatever docflow left open without close-on-exec (its listening socket, say) must not stay
+    // open here: an orphaned helper would keep docflow's port bound.
+    closefrom(3);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    parent = argc > 1 ? (pid_t)atol(argv[1]) : getppid();
+    // docflow died before the prctl took effect.
+    if (getppid() != parent) _exit(1);
+    // A program's `stderr` and `debug` output must not reach docflow's log.
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0 && null != 2) {
+        dup2(null, 2);
+        close(null);
+    }
     pthread_t watcher;
     pthread_create(&watcher, NULL, watch_parent, NULL);
     // A runaway program should fail on its own rather than take the machine's memory.

@@ -84,6 +84,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest rendered template, in bytes; larger ones fail their step (DOCFLOW_MAX_RENDERED_BYTES).")
     var maxRenderedBytes = Int(env("DOCFLOW_MAX_RENDERED_BYTES", "1048576")) ?? 1_048_576
 
+    @Option(
+        help:
+            "Longest a transform or condition step's jq program runs, in ms, whatever its timeout_ms (DOCFLOW_MAX_JQ_TIMEOUT_MS)."
+    )
+    var maxJQTimeoutMs = Int(env("DOCFLOW_MAX_JQ_TIMEOUT_MS", "10000")) ?? 10_000
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -117,6 +123,7 @@ struct Serve: AsyncParsableCommand {
         guard (1...65535).contains(amqpHeartbeatSeconds) else {
             throw ValidationError("--amqp-heartbeat-seconds must be 1...65535")
         }
+        guard maxJQTimeoutMs >= 1 else { throw ValidationError("--max-jq-timeout-ms must be at least 1") }
     }
 
     func run() async throws {
@@ -147,6 +154,7 @@ struct Serve: AsyncParsableCommand {
         configuration.messageLimits.maxStepOutputBytes = maxStepOutputBytes
         configuration.templateLimits.maxTemplateBytes = maxTemplateBytes
         configuration.templateLimits.maxRenderedBytes = maxRenderedBytes
+        configuration.maxJQTimeout = .milliseconds(maxJQTimeoutMs)
         configuration.synchronous = sqliteSynchronous
         configuration.drainTime = .seconds(drainSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)

@@ -6,17 +6,17 @@ import Testing
 @testable import DocflowEngine
 
 /// A pool over the `docflow-jq` that was built with the tests (or `DOCFLOW_JQ_PATH`).
-private func makePool(size: Int) throws -> JQPool {
+func makePool(size: Int, maxTimeout: Duration = JQPool.defaultMaxTimeout) throws -> JQPool {
     let executable = JQPool.defaultExecutable
     try #require(
         FileManager.default.isExecutableFile(atPath: executable),
         "docflow-jq not found: build it with the tests or set DOCFLOW_JQ_PATH")
-    return JQPool(executable: executable, size: size, logger: Logger(label: "docflow.jq.tests"))
+    return JQPool(executable: executable, size: size, maxTimeout: maxTimeout, logger: Logger(label: "docflow.jq.tests"))
 }
 
-private typealias Outcome = Result<[JSONValue], JQError>
+typealias Outcome = Result<[JSONValue], JQError>
 
-private func outcome(_ body: () async throws(JQError) -> [JSONValue]) async -> Outcome {
+func outcome(_ body: () async throws(JQError) -> [JSONValue]) async -> Outcome {
     do throws(JQError) {
         return .success(try await body())
     } catch {
@@ -44,7 +44,7 @@ private func doubleAll(_ pool: JQPool, _ range: Range<Int>, timeout: Duration) a
 }
 
 /// Busy for as long as the helper is let to run it.
-private let runaway = "last(range(1e13))"
+let runaway = "last(range(1e13))"
 
 /// Doubles a string until libjq cannot allocate it under the helper's 1 GiB address space; libjq
 /// then aborts.
@@ -174,11 +174,16 @@ struct JQPoolTests {
             try await pool.evaluate(runaway, input: nil, timeout: .seconds(60))
         }
         try await Task.sleep(for: .milliseconds(100))
+        // The spare helper gets stuck too: then the rest queue.
+        async let spare = outcome { () async throws(JQError) in
+            try await pool.evaluate(runaway, input: nil, timeout: .seconds(60))
+        }
+        try await Task.sleep(for: .milliseconds(100))
         async let queued = doubleAll(pool, 0..<50, timeout: .seconds(60))
         try await Task.sleep(for: .milliseconds(100))
         pool.shutdown()
-        guard case .failure(.unavailable) = await stuck else {
-            Issue.record("expected unavailable, got \(await stuck)")
+        guard case .failure(.unavailable) = await stuck, case .failure(.unavailable) = await spare else {
+            Issue.record("expected unavailable, got \(await stuck) and \(await spare)")
             return
         }
         for (i, result) in await queued {

@@ -192,7 +192,7 @@ struct ExecutionTests {
         try await server.stop()
     }
 
-    @Test func cancelStopsAnExecutionAtTheNextStepBoundary() async throws {
+    @Test func cancelStopsTheRunningJQStepAndSkipsTheRest() async throws {
         let server = try await TestServer.start()
         let workflow = try await server.createWorkflow([
             transform("slow", busy(seconds: 3)), transform("next", "{never: true}"), transform("last", "."),
@@ -205,7 +205,8 @@ struct ExecutionTests {
         let reply = try await server.call("POST", "/api/workflows/\(workflow)/executions/\(execution)/cancel")
         #expect(reply.status == 200)
         #expect(reply.body?["status"] == "cancelled")
-        #expect(reply.body?.step("slow")?["status"] == "completed")
+        #expect(reply.body?.step("slow")?["status"] == "failed")
+        #expect(reply.body?.step("slow")?["error"] == "cancelled")
         #expect(reply.body?.step("next")?["status"] == "skipped")
         #expect(reply.body?.step("last")?["status"] == "skipped")
         let again = try await server.call("POST", "/api/workflows/\(workflow)/executions/\(execution)/cancel")

@@ -12,6 +12,11 @@ final class ExternalServer: @unchecked Sendable {
     let connection: AMQPConnection
     let client: APIClient
     private var process: Process?
+    /// 0: no HTTP.
+    let httpPort: Int
+    /// Variables that override the defaults below.
+    let environment: [String: String]
+    var pid: pid_t? { process?.processIdentifier }
 
     /// The docflow binary built beside the test bundle.
     static var binary: String {
@@ -21,7 +26,11 @@ final class ExternalServer: @unchecked Sendable {
         return FileManager.default.currentDirectoryPath + "/.build/debug/docflow"
     }
 
-    init() async throws {
+    /// jq programs get 30 s by default, as a step without `timeout_ms` does: the busy programs
+    /// of the crash tests must not meet the server's 10 s cap on a loaded machine.
+    init(httpPort: Int = 0, environment: [String: String] = ["DOCFLOW_MAX_JQ_TIMEOUT_MS": "30000"]) async throws {
+        self.httpPort = httpPort
+        self.environment = environment
         let id = UUID().uuidString.prefix(8).lowercased()
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-ext-\(id)")
@@ -46,8 +55,9 @@ final class ExternalServer: @unchecked Sendable {
         environment["DOCFLOW_PREFIX"] = prefix
         environment["DOCFLOW_EVENTS_EXCHANGE"] = "\(prefix).platform.events"
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
-        environment["DOCFLOW_HTTP_PORT"] = "0"
+        environment["DOCFLOW_HTTP_PORT"] = "\(httpPort)"
         environment["DOCFLOW_LOG_LEVEL"] = environment["DOCFLOW_TEST_LOG_LEVEL"] ?? "warning"
+        environment.merge(self.environment) { _, given in given }
         process.environment = environment
         try process.run()
         self.process = process

@@ -94,6 +94,36 @@ struct WorkflowsAPITests {
         try await server.stop()
     }
 
+    @Test func jqModuleDirectivesAnswer400NamingTheExpression() async throws {
+        let server = try await TestServer.start()
+        let reply = try await server.call(
+            "POST", "/api/workflows",
+            body: [
+                "name": "modules", "trigger_type": "manual",
+                "definition": [
+                    "steps": [
+                        transform("plain", "."),
+                        transform("imports", "import \"a\" as a; ."),
+                        condition("includes", "include \"b\"; .", then: "end", else: "end"),
+                    ]
+                ],
+            ])
+        #expect(reply.status == 400)
+        let details = reply.error?["details"]?.arrayValue ?? []
+        let message = "jq modules (import/include) are not supported"
+        #expect(
+            details.contains {
+                $0["field"] == "definition.steps[1].config.expression" && $0["message"] == .string(message)
+            },
+            "\(details)")
+        #expect(
+            details.contains {
+                $0["field"] == "definition.steps[2].config.expression" && $0["message"] == .string(message)
+            },
+            "\(details)")
+        try await server.stop()
+    }
+
     @Test func garbageRequestWithReplyToIsAnsweredBadRequest() async throws {
         let server = try await TestServer.start()
         let reply = try JSONValue.parse(try await server.client.send(Data("this is not json".utf8)))

@@ -182,10 +182,13 @@ private struct StepReader {
             _ = errors.requiredString(
                 FieldErrorCollector.given(config, "schema_id"), at: at("schema_id"), nonEmpty: true)
         case .transform:
-            _ = errors.requiredString(
+            let expression = errors.requiredString(
                 FieldErrorCollector.given(config, "expression"), at: at("expression"), nonEmpty: true)
+            if let expression, JQModules.used(in: expression) { errors.add(at("expression"), JQModules.message) }
         case .condition:
-            _ = errors.requiredString(FieldErrorCollector.given(config, "expression"), at: at("expression"))
+            let expression = errors.requiredString(
+                FieldErrorCollector.given(config, "expression"), at: at("expression"))
+            if let expression, JQModules.used(in: expression) { errors.add(at("expression"), JQModules.message) }
             if let then = errors.requiredString(FieldErrorCollector.given(config, "then"), at: at("then")) {
                 draft.thenTarget = (then, at("then"))
             }

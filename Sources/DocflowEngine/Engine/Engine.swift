@@ -28,6 +28,8 @@ package final class Engine: Sendable {
         let cancelled: AtomicFlag
         /// Opens once the execution's end is committed (or it was left for a restart).
         let done: Latch
+        /// Cancelled with the execution, so that a step that waits (a jq program) stops at once.
+        var task: Task<Void, Never>?
     }
 
     /// - Parameter executor: where each execution's task runs; `JQPool.executor` puts it on a jq
@@ -69,7 +71,7 @@ package final class Engine: Sendable {
             logger: logger, execution: execution, start: start, crashLooped: crashLooped,
             maxStepOutputBytes: maxStepOutputBytes)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
-        Task(executorPreference: executor?()) { [self] in
+        let task = Task(executorPreference: executor?()) { [self] in
             await slots.acquire()
             let ending = await runner.run()
             slots.release()
@@ -81,6 +83,8 @@ package final class Engine: Sendable {
             }
             if let ending { ending.onResolve { _ in leave() } } else { leave() }
         }
+        running.withLock { $0[execution.id]?.task = task }
+        if cancelled.isSet { task.cancel() }
     }
 
     /// Asks a running execution to stop at its next step boundary and waits up to `wait` for it;
@@ -88,6 +92,8 @@ package final class Engine: Sendable {
     package func cancel(executionID: String, wait: Duration = .seconds(10)) async -> Bool {
         guard let entry = running.withLock({ $0[executionID] }) else { return false }
         entry.cancelled.set()
+        // nil while `launch` has yet to store it: then `launch` sees the flag.
+        running.withLock { $0[executionID]?.task }?.cancel()
         _ = await entry.done.wait(timeout: wait)
         return true
     }

@@ -58,6 +58,8 @@ struct ExecutionRunner {
             case .next(let target):
                 index = successor(of: position, target)
             case .failed(let message):
+                // A cancel stops the running step (a jq program is killed): that is no failure.
+                if cancelled.isSet { return await finish(.cancelled, error: "cancelled", visited: visited) }
                 return await finish(.failed, error: "step \(step.id) failed: \(message)", visited: visited)
             case .checkpoint:
                 logger.info("leaving a step to retry after restart", metadata: ["step_id": "\(step.id)"])
@@ -130,6 +132,7 @@ struct ExecutionRunner {
         let timeout = Duration.milliseconds(step.timeoutMs ?? StepDefinition.defaultTimeoutMs)
         let startedAt = Date()
         var attempt = 0
+        var transientRetries = 0
         while true {
             attempt += 1
             var run = StepRun(
@@ -173,6 +176,15 @@ struct ExecutionRunner {
                 if let output = error.output, output.encodesLarger(than: maxStepOutputBytes) {
                     error.output = nil
                 }
+                if error.transient, transientRetries < Self.transientRetries, !cancelled.isSet {
+                    if stopping.isSet { return .checkpoint }
+                    transientRetries += 1
+                    logger.warning(
+                        "step failed for want of a resource; retrying",
+                        metadata: ["attempt": "\(attempt)", "error": "\(error.message)"])
+                    try? await Task.sleep(for: Self.transientDelay * (1 << (transientRetries - 1)))
+                    continue
+                }
                 let canRetry = error.retryable && attempt < policy.maxAttempts && !cancelled.isSet
                 if canRetry, stopping.isSet { return .checkpoint }
                 if canRetry {
@@ -195,6 +207,12 @@ struct ExecutionRunner {
             }
         }
     }
+
+    /// How often a step that failed for want of a resource of docflow's (`StepError.transient`) is
+    /// tried again beyond its retry policy, the first time after `transientDelay`, then doubling:
+    /// 6.3 s in all, time for descriptors to come free.
+    static let transientRetries = 6
+    static let transientDelay = Duration.milliseconds(100)
 
     /// Runs a step, under a deadline of the engine's unless the executor keeps its own.
     private static func execute(

@@ -1,7 +1,7 @@
+import CSpawn
 import DocflowCore
 import Foundation
 import Logging
-import Synchronization
 
 /// A running `docflow-jq`: its pid, and docflow's ends of its stdin and stdout, both non-blocking.
 struct HelperProcess {
@@ -9,29 +9,28 @@ struct HelperProcess {
     let input: Int32
     let output: Int32
 
+    /// Starts `executable` with an empty environment and only descriptors 0, 1 and 2: a jq program
+    /// can read neither docflow's credentials (`$ENV`) nor its sockets. Call it from a thread that
+    /// lives as long as the helper: the helper dies with that thread (`PR_SET_PDEATHSIG`).
     static func spawn(_ executable: String) throws(JQError) -> HelperProcess {
-        // Swift's Glibc has no pipe2: the lock keeps a helper starting on another worker's thread from
-        // inheriting these pipes before they are marked close-on-exec.
-        try spawning.withLock { _ throws(JQError) in try spawnLocked(executable) }
-    }
-
-    private static let spawning = Mutex(())
-
-    private static func spawnLocked(_ executable: String) throws(JQError) -> HelperProcess {
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
-        guard pipe(&stdinPipe) == 0 else { throw .unavailable("cannot create a pipe: errno \(errno)") }
-        guard pipe(&stdoutPipe) == 0 else {
+        guard docflow_pipe_cloexec(&stdinPipe) == 0 else { throw .unavailable("cannot create a pipe: \(errorText())") }
+        guard docflow_pipe_cloexec(&stdoutPipe) == 0 else {
+            let error = JQError.unavailable("cannot create a pipe: \(errorText())")
             close(stdinPipe[0])
             close(stdinPipe[1])
-            throw .unavailable("cannot create a pipe: errno \(errno)")
+            throw error
         }
-        for fd in stdinPipe + stdoutPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        // Close-on-exec is the rule in docflow (`CloseOnExec`); this holds whatever a library
+        // opened without it since.
+        docflow_spawn_add_closefrom(&actions, 3)
+        CloseOnExec.markAll()
         // The helper gets default signal handling, whatever docflow's threads block or ignore.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -43,9 +42,10 @@ struct HelperProcess {
         posix_spawnattr_setsigdefault(&attributes, &signals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
-        defer { free(argv[0]) }
-        let status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("\(getpid())"), nil]
+        defer { for argument in argv { free(argument) } }
+        let environment: [UnsafeMutablePointer<CChar>?] = [nil]
+        let status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environment)
         close(stdinPipe[0])
         close(stdoutPipe[1])
         guard status == 0 else {
@@ -55,6 +55,10 @@ struct HelperProcess {
         }
         for fd in [stdinPipe[1], stdoutPipe[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         return HelperProcess(pid: pid, input: stdinPipe[1], output: stdoutPipe[0])
+    }
+
+    private static func errorText() -> String {
+        String(cString: strerror(errno))
     }
 
     /// Kills the process (harmless when it already died), reaps it and says how it ended.

@@ -8,8 +8,11 @@ package enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(milliseconds: Int64)
     /// The jq process died while running the program.
     case crashed(String)
-    /// No jq process could be started.
+    /// No jq process could be started (no descriptors left, say), or the pool is shut down: the
+    /// worker's trouble, not the program's, so another try may succeed.
     case unavailable(String)
+    /// The task that asked was cancelled; a program it had running was killed.
+    case cancelled
 
     package var description: String {
         switch self {
@@ -18,6 +21,7 @@ package enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let ms): "jq program did not finish within \(ms) ms"
         case .crashed(let reason): "jq crashed: \(reason)"
         case .unavailable(let reason): "jq is unavailable: \(reason)"
+        case .cancelled: "cancelled"
         }
     }
 }

@@ -13,17 +13,33 @@ import Synchronization
 /// process. A program that overruns its deadline gets its process killed; one that crashes libjq
 /// takes only its process down. Either way only that program's step fails, and the process is
 /// started again for the next program. Compiled programs are cached inside each process.
+///
+/// No program runs longer than `maxTimeout`, whatever timeout it is given. While every helper is
+/// stuck on a slow program, as many spare helpers take the other programs, so a few runaways
+/// cannot hold up every jq step for that long.
 package final class JQPool: Sendable {
+    /// The first `size` run executions (`executor()`); the rest are the spares.
     private let workers: [JQWorker]
+    private let size: Int
     private let turn = Atomic<UInt>(0)
+    /// The longest any program runs.
+    package let maxTimeout: Duration
+
+    package static let defaultMaxTimeout = Duration.seconds(10)
 
     /// - Parameters:
     ///   - executable: the `docflow-jq` binary; see `defaultExecutable`.
-    ///   - size: how many programs run at once.
-    package init(executable: String = JQPool.defaultExecutable, size: Int = 2, logger: Logger) {
+    ///   - size: how many programs run at once (twice as many while these are all stuck).
+    ///   - maxTimeout: the longest any program runs, whatever timeout it is given.
+    package init(
+        executable: String = JQPool.defaultExecutable, size: Int = 2, maxTimeout: Duration = JQPool.defaultMaxTimeout,
+        logger: Logger
+    ) {
         // A write to a killed helper must come back as an error, not kill docflow.
         signal(SIGPIPE, SIG_IGN)
-        workers = (0..<max(size, 1)).map { JQWorker(index: $0, executable: executable, logger: logger) }
+        self.size = max(size, 1)
+        self.maxTimeout = maxTimeout
+        workers = (0..<2 * self.size).map { JQWorker(index: $0, executable: executable, logger: logger) }
     }
 
     deinit {
@@ -50,7 +66,7 @@ package final class JQPool: Sendable {
     /// straight to that worker's helper, and each reply resumes it on that thread: no hop between
     /// threads per program. Such a task must not block; see `JQWorker`.
     package func executor() -> any TaskExecutor {
-        workers[Int(turn.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(workers.count))]
+        workers[Int(turn.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(size))]
     }
 
     /// Checks that `program` compiles.
@@ -60,7 +76,7 @@ package final class JQPool: Sendable {
 
     /// Every output of `program` run on `input`.
     ///
-    /// `timeout` counts from now. A program that only gets to run after it has passed, queued behind a
+    /// `timeout` counts from now, and is at most `maxTimeout`. A program that only gets to run after it has passed, queued behind a
     /// slow one, still runs for up to 250 ms (or `timeout`, if shorter) before it is killed.
     package func evaluate(_ program: String, input: JSONValue, timeout: Duration) async throws(JQError) -> [JSONValue] {
         try await run(["program": .string(program), "input": input], timeout: timeout)
@@ -76,20 +92,22 @@ package final class JQPool: Sendable {
         var line = request.encoded()
         line.append(UInt8(ascii: "\n"))
         let now = monotonicNanoseconds()
-        return try await leastBusyWorker(now: now).submit(line, timeout: timeout, now: now).get()
+        return try await leastBusyWorker(now: now).submit(line, timeout: min(timeout, maxTimeout), now: now).get()
     }
 
     /// The worker with the fewest requests outstanding; a tie goes to the worker whose thread
     /// asks, for its request needs no hop. One whose helper has been on the same program for a
-    /// while is passed over: whatever joins its queue waits for that program.
+    /// while is passed over: whatever joins its queue waits for that program. Spares are asked
+    /// only when every other worker is stuck so.
     private func leastBusyWorker(now: UInt64) -> JQWorker {
         var best = workers[0]
         var bestLoad = best.load(now: now)
-        for worker in workers.dropFirst() {
+        for (position, worker) in workers.enumerated().dropFirst() {
+            if position == size, bestLoad < JQWorker.stuckPenalty { break }
             let load = worker.load(now: now)
             if load < bestLoad { (best, bestLoad) = (worker, load) }
         }
-        if !best.isCurrentThread, let own = workers.first(where: { $0.isCurrentThread }),
+        if !best.isCurrentThread, let own = workers.prefix(size).first(where: { $0.isCurrentThread }),
             own.load(now: now) <= bestLoad
         {
             return own

@@ -14,20 +14,33 @@ import Synchronization
 /// thread that read it. A jq step then costs the helper's round trip and no hop between threads.
 /// Jobs run between reads, so they must not block: work of any weight hops to the global executor.
 ///
-/// Callers touch only `inbox`, `outstanding` and `busySince`, which lock or are atomic; every other
-/// property belongs to the worker's thread.
+/// A request whose task is cancelled is answered at once: dropped if still queued, its helper
+/// killed if running (and started again for the requests behind it).
+///
+/// Callers touch only `inbox`, `outstanding`, `busySince` and `nextID`, which lock or are atomic;
+/// every other property belongs to the worker's thread.
 final class JQWorker: TaskExecutor, @unchecked Sendable {
     struct Request: Sendable {
+        let id: UInt64
         let line: Data
         let timeout: Duration
         let deadline: UInt64
-        let continuation: CheckedContinuation<Result<[JSONValue], JQError>, Never>
+        /// nil once answered: cancelled while in the helper's input behind the running one.
+        var continuation: CheckedContinuation<Result<[JSONValue], JQError>, Never>?
     }
 
     private struct Inbox {
         var requests: [Request] = []
         var jobs: [UnownedJob] = []
+        /// The ids of requests whose tasks were cancelled.
+        var cancelled: [UInt64] = []
         var stopped = false
+    }
+
+    private enum Admission {
+        case queued(wake: Bool)
+        case cancelled
+        case stopped
     }
 
     /// How far the thread writes ahead of the replies.
@@ -38,6 +51,8 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     private static let minimumRun = Duration.milliseconds(250)
     /// A helper that has not answered for this long is stuck on a slow program.
     private static let stuckAfter: UInt64 = 20_000_000
+    /// What `load` adds for a stuck helper.
+    static let stuckPenalty = 1 << 20
 
     private let index: Int
     private let executable: String
@@ -46,6 +61,7 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     private let outstanding = Atomic<Int>(0)
     /// When the running request started, 0 when idle.
     private let busySince = Atomic<UInt64>(0)
+    private let nextID = Atomic<UInt64>(0)
     private let wakeRead: Int32
     private let wakeWrite: Int32
     /// The worker's thread (`pthread_self`), once it runs.
@@ -66,6 +82,9 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     private var pollFDs = [pollfd](repeating: pollfd(), count: 3)
     /// A job or request came from this thread itself, which does not wake itself: do not sleep.
     private var localWork = false
+    /// Taken from the inbox by `admit`, answered by `answerCancelled`.
+    private var cancelled: [UInt64] = []
+    private var dropped: [Request] = []
 
     init(index: Int, executable: String, logger: Logger) {
         self.index = index
@@ -97,7 +116,7 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     func load(now: UInt64) -> Int {
         let since = busySince.load(ordering: .relaxed)
         let stuck = since != 0 && now > since && now - since > Self.stuckAfter
-        return outstanding.load(ordering: .relaxed) + (stuck ? 1 << 20 : 0)
+        return outstanding.load(ordering: .relaxed) + (stuck ? Self.stuckPenalty : 0)
     }
 
     /// Whether the caller runs on this worker's thread.
@@ -125,32 +144,54 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     }
 
     /// `line` is one request with its newline; `now` is when the timeout started counting.
+    /// Cancelling the calling task answers `.cancelled` at once and stops the program.
     func submit(_ line: Data, timeout: Duration, now: UInt64) async -> Result<[JSONValue], JQError> {
-        await withCheckedContinuation { continuation in
-            let request = Request(
-                line: line, timeout: timeout, deadline: now + timeout.clampedNanoseconds, continuation: continuation)
-            outstanding.add(1, ordering: .relaxed)
-            // From a task on this thread, straight into the helper's input.
-            if isCurrentThread, inFlight.count < Self.maxInFlight, inFlightBytes < Self.maxInFlightBytes {
-                send(request)
-                startHelperIfNeeded()
-                writeRequests()
-                localWork = true
-                return
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let request = Request(
+                    id: id, line: line, timeout: timeout, deadline: now + timeout.clampedNanoseconds,
+                    continuation: continuation)
+                // From a task on this thread, straight into the helper's input. A cancellation
+                // after this check is seen at the thread's next turn, when the request is in flight.
+                if isCurrentThread, inFlight.count < Self.maxInFlight, inFlightBytes < Self.maxInFlightBytes {
+                    guard !Task.isCancelled else { return continuation.resume(returning: .failure(.cancelled)) }
+                    outstanding.add(1, ordering: .relaxed)
+                    send(request)
+                    startHelperIfNeeded()
+                    writeRequests()
+                    localWork = true
+                    return
+                }
+                // Only the request that finds the inbox empty wakes the thread: the thread takes from
+                // the inbox on every turn of its loop, so later ones ride on that wake-up. Checked
+                // under the lock `cancel` takes: a cancellation is seen here or finds the request.
+                let admission = inbox.withLock { inbox -> Admission in
+                    guard !inbox.stopped else { return .stopped }
+                    guard !Task.isCancelled else { return .cancelled }
+                    inbox.requests.append(request)
+                    outstanding.add(1, ordering: .relaxed)
+                    return .queued(wake: inbox.requests.count == 1 && inbox.jobs.isEmpty && inbox.cancelled.isEmpty)
+                }
+                switch admission {
+                case .queued(let wake): if wake { self.wake() }
+                case .cancelled: continuation.resume(returning: .failure(.cancelled))
+                case .stopped: continuation.resume(returning: .failure(.unavailable("the jq pool is shut down")))
+                }
             }
-            // Only the request that finds the inbox empty wakes the thread: the thread takes from
-            // the inbox on every turn of its loop, so later ones ride on that wake-up.
-            let first = inbox.withLock { inbox -> Bool? in
-                guard !inbox.stopped else { return nil }
-                inbox.requests.append(request)
-                return inbox.requests.count == 1 && inbox.jobs.isEmpty
-            }
-            guard let first else {
-                outstanding.subtract(1, ordering: .relaxed)
-                return continuation.resume(returning: .failure(.unavailable("the jq pool is shut down")))
-            }
-            if first { wake() }
+        } onCancel: {
+            cancel(id)
         }
+    }
+
+    /// Asks the thread to answer request `id` as cancelled, wherever it is.
+    private func cancel(_ id: UInt64) {
+        let wake = inbox.withLock { inbox -> Bool in
+            guard !inbox.stopped else { return false }
+            inbox.cancelled.append(id)
+            return inbox.cancelled.count == 1 && inbox.requests.isEmpty && inbox.jobs.isEmpty
+        }
+        if wake { self.wake() }
     }
 
     func stop() {
@@ -169,6 +210,7 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         let executor = asUnownedTaskExecutor()
         while let jobs = admit() {
             localWork = false
+            answerCancelled()
             for job in jobs { job.runSynchronously(on: executor) }
             startHelperIfNeeded()
             writeRequests()
@@ -184,9 +226,14 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
             if !inFlight.isEmpty, monotonicNanoseconds() >= runningDeadline {
                 let reason = endHelper()
                 let timeout = inFlight[0].timeout.milliseconds
-                logger.warning(
-                    "killed a jq program at its deadline",
-                    metadata: ["worker": "\(index)", "timeout_ms": "\(timeout)", "reason": "\(reason)"])
+                if inFlight[0].continuation == nil {
+                    logger.info(
+                        "killed a cancelled jq program", metadata: ["worker": "\(index)", "reason": "\(reason)"])
+                } else {
+                    logger.warning(
+                        "killed a jq program at its deadline",
+                        metadata: ["worker": "\(index)", "timeout_ms": "\(timeout)", "reason": "\(reason)"])
+                }
                 finishRunning(.failure(.timeout(milliseconds: timeout)))
             }
         }
@@ -210,6 +257,13 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
             guard !inbox.stopped else { return nil }
             let jobs = inbox.jobs
             inbox.jobs.removeAll(keepingCapacity: true)
+            if !inbox.cancelled.isEmpty {
+                swap(&cancelled, &inbox.cancelled)
+                // A cancelled request still queued never reaches the helper.
+                let ids = cancelled
+                dropped = inbox.requests.filter { ids.contains($0.id) }
+                if !dropped.isEmpty { inbox.requests.removeAll { ids.contains($0.id) } }
+            }
             var count = 0
             var bytes = inFlightBytes
             while count < inbox.requests.count, inFlight.count + count < Self.maxInFlight,
@@ -227,6 +281,30 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         return jobs
     }
 
+    /// Answers the requests `admit` found cancelled. Not in `admit`: a task resumed here may
+    /// enqueue its next job on this thread, which must then not sleep.
+    private func answerCancelled() {
+        guard !cancelled.isEmpty || !dropped.isEmpty else { return }
+        for request in dropped { finish(request, .failure(.cancelled)) }
+        dropped.removeAll()
+        defer { cancelled.removeAll() }
+        for id in cancelled {
+            guard let position = inFlight.firstIndex(where: { $0.id == id }) else { continue }
+            if position == 0 {
+                let reason = endHelper()
+                logger.info(
+                    "killed a jq program whose task was cancelled",
+                    metadata: ["worker": "\(index)", "reason": "\(reason)"])
+                finishRunning(.failure(.cancelled))
+            } else if let continuation = inFlight[position].continuation {
+                // Already in the helper's input: answered now, killed when it comes to run.
+                inFlight[position].continuation = nil
+                outstanding.subtract(1, ordering: .relaxed)
+                continuation.resume(returning: .failure(.cancelled))
+            }
+        }
+    }
+
     /// Queues a request for the helper's input.
     private func send(_ request: Request) {
         inFlight.append(request)
@@ -240,14 +318,22 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         guard let running = inFlight.first else { return busySince.store(0, ordering: .relaxed) }
         let now = monotonicNanoseconds()
         let minimum = min(running.timeout, Self.minimumRun).clampedNanoseconds
-        runningDeadline = max(running.deadline, now + minimum)
+        // One answered already was cancelled: stop it as soon as it starts.
+        runningDeadline = running.continuation == nil ? now : max(running.deadline, now + minimum)
         busySince.store(now, ordering: .relaxed)
     }
 
     /// Starts a helper when there is work and none runs, and sends it every request in flight
     /// again: the one before it died never ran them.
     private func startHelperIfNeeded() {
-        guard helper == nil, !inFlight.isEmpty else { return }
+        guard helper == nil else { return }
+        // Requests cancelled while in the old helper's input are answered: the new one skips them.
+        if inFlight.contains(where: { $0.continuation == nil }) {
+            inFlight.removeAll { $0.continuation == nil }
+            inFlightBytes = inFlight.reduce(0) { $0 + $1.line.count }
+            startRunning()
+        }
+        guard !inFlight.isEmpty else { return }
         do throws(JQError) {
             let started = try HelperProcess.spawn(executable)
             helper = started
@@ -356,8 +442,9 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     }
 
     private func finish(_ request: Request, _ result: Result<[JSONValue], JQError>) {
+        guard let continuation = request.continuation else { return }
         outstanding.subtract(1, ordering: .relaxed)
-        request.continuation.resume(returning: result)
+        continuation.resume(returning: result)
     }
 
     /// Kills the helper, if any, and forgets its unread output; says how it ended.

@@ -74,11 +74,15 @@ package struct StepError: Error, Sendable, Equatable, CustomStringConvertible {
     package var output: JSONValue?
     /// How long the other side asked us to wait before trying again (`Retry-After`).
     package var retryAfter: Duration?
+    /// docflow itself lacked a resource (descriptors, a helper process): the engine tries again a
+    /// few times, shortly, whatever the step's retry policy says.
+    package var transient: Bool
 
-    package init(_ message: String, retryable: Bool = true, output: JSONValue? = nil) {
+    package init(_ message: String, retryable: Bool = true, output: JSONValue? = nil, transient: Bool = false) {
         self.message = message
-        self.retryable = retryable
+        self.retryable = retryable || transient
         self.output = output
+        self.transient = transient
     }
 
     package var description: String { message }

@@ -49,8 +49,17 @@ private func evaluate(_ jq: JQPool, _ step: StepDefinition, _ context: StepConte
     }
     do {
         return try await jq.evaluate(program, input: context.json, timeout: context.remaining)
+    } catch .timeout where context.timeout > jq.maxTimeout {
+        throw StepError(
+            "step timed out after \(jq.maxTimeout.milliseconds) ms, the longest a jq step runs on this server (--max-jq-timeout-ms; its timeout_ms is \(context.timeout.milliseconds)); the jq program was stopped"
+        )
     } catch .timeout {
         throw StepError("step timed out after \(context.timeout.milliseconds) ms; the jq program was stopped")
+    } catch .cancelled {
+        throw StepError("cancelled", retryable: false)
+    } catch .unavailable(let reason) {
+        // No descriptors or processes left for a helper: docflow's trouble, which passes.
+        throw StepError(JQError.unavailable(reason).description, transient: true)
     } catch {
         throw StepError(error.description)
     }

@@ -1,3 +1,4 @@
+import DocflowEngine
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -23,6 +24,8 @@ struct CappedHTTP1Channel: ServerChildChannel {
         }
         let openConnections = openConnections
         channel.closeFuture.whenComplete { _ in openConnections.closed() }
+        // swift-nio accepts without close-on-exec.
+        CloseOnExec.markAll()
         return http1.setup(channel: channel, logger: logger)
     }
 

@@ -113,6 +113,8 @@ final class HTTPServer: Service, Sendable {
                 // One accept per wake-up of the listening socket, so the cap is checked before each.
                 try? await channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
                 if let bound = channel.localAddress?.port { boundPort.set(bound) }
+                // The listening socket and the event loops' epoll instances.
+                CloseOnExec.markAll()
                 logger.info("serving HTTP", metadata: ["port": "\(channel.localAddress?.port ?? port)"])
             },
             logger: logger)

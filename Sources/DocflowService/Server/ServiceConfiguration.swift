@@ -43,6 +43,8 @@ package struct ServiceConfiguration: Sendable {
     package var jqProcesses = 2
     /// The `docflow-jq` helper; by default beside the docflow binary.
     package var jqPath: String?
+    /// The longest a jq program runs, whatever its step's `timeout_ms`.
+    package var maxJQTimeout = Duration.seconds(10)
     /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
     package var synchronous = "FULL"
     /// How long a graceful shutdown may take before what still runs is cancelled.

@@ -76,7 +76,7 @@ final class Worker: Service, Sendable {
         let publishing = AMQPConnection(publishConfiguration, logger: logger)
         let jq = JQPool(
             executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
-            logger: logger)
+            maxTimeout: configuration.maxJQTimeout, logger: logger)
         let close = { @Sendable in
             await consuming.close()
             await publishing.close()
