@@ -134,6 +134,26 @@ struct JQPoolTests {
         #expect(after == [42])
     }
 
+    @Test func resultsOverTheReplyCapFailOnlyTheirProgramAndAreNotReadIntoDocflow() async throws {
+        let executable = JQPool.defaultExecutable
+        let pool = JQPool(
+            executable: executable, size: 1, maxReplyBytes: 1 << 20, logger: Logger(label: "docflow.jq.tests"))
+        defer { pool.shutdown() }
+        // 2 MiB of one string, and results that only together pass the cap.
+        let big = await outcome { () async throws(JQError) in
+            try await pool.evaluate(#"{s: ("x" * 2097152)}"#, input: nil, timeout: .seconds(30))
+        }
+        #expect(big == .failure(.outputTooLarge(limit: 1 << 20)))
+        let many = await outcome { () async throws(JQError) in
+            try await pool.evaluate(#"range(3000) | "x" * 1000"#, input: nil, timeout: .seconds(30))
+        }
+        #expect(many == .failure(.outputTooLarge(limit: 1 << 20)))
+        // Just under the cap passes, and the helper started again answers the next program.
+        let fits = try await pool.evaluate(#""x" * 1000000"#, input: nil, timeout: .seconds(30))
+        #expect(fits.first?.stringValue?.utf8.count == 1_000_000)
+        #expect(try await pool.evaluate(".x * 2", input: ["x": 21], timeout: .seconds(10)) == [42])
+    }
+
     @Test func tasksOnAWorkersThreadRunThereAndEvaluateThroughIt() async throws {
         let pool = try makePool(size: 2)
         defer { pool.shutdown() }

@@ -40,7 +40,8 @@ struct CancelRunningJQTests {
         #expect(cancelled.body?["status"] == "cancelled")
         #expect(cancelled.body?.step("spin")?["error"] == "cancelled")
         #expect(cancelled.body?.step("after")?["status"] == "skipped")
-        #expect(took < .seconds(2), "cancel answered after \(took)")
+        // The program runs for an hour unless stopped.
+        #expect(took < .seconds(10), "cancel answered after \(took)")
         #expect(!ProcessTable.isAlive(helpers[0]), "the helper still runs the program")
 
         let quick = try await server.call(

@@ -4,7 +4,9 @@ import Testing
 
 /// kill -9 while a jq helper runs an endless program, then an immediate restart on the same
 /// database and HTTP port: the new process serves at once and stops on SIGTERM, every time.
-@Suite("Restart after kill -9")
+/// Timing: it holds the helpers' exit and the restart to deadlines, so it runs alone after the
+/// parallel tests.
+@Suite("Restart after kill -9 Timing")
 struct RestartAfterKillTests {
     @Test(.timeLimit(.minutes(3))) func aRestartRightAfterKill9WithABusyHelperServesEveryTime() async throws {
         let port = try freePort()

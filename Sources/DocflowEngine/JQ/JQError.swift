@@ -13,6 +13,9 @@ package enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String)
     /// The task that asked was cancelled; a program it had running was killed.
     case cancelled
+    /// The program's results came to more than the pool's `maxReplyBytes` of JSON; it was killed
+    /// before docflow read the rest.
+    case outputTooLarge(limit: Int)
 
     package var description: String {
         switch self {
@@ -22,6 +25,9 @@ package enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
         case .crashed(let reason): "jq crashed: \(reason)"
         case .unavailable(let reason): "jq is unavailable: \(reason)"
         case .cancelled: "cancelled"
+        case .outputTooLarge(let limit):
+            "the jq program's results came to more than \(limit) bytes of JSON, the most a step may produce "
+                + "(--max-step-output-bytes); the program was stopped"
         }
     }
 }

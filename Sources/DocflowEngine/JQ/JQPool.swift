@@ -31,15 +31,19 @@ package final class JQPool: Sendable {
     ///   - executable: the `docflow-jq` binary; see `defaultExecutable`.
     ///   - size: how many programs run at once (twice as many while these are all stuck).
     ///   - maxTimeout: the longest any program runs, whatever timeout it is given.
+    ///   - maxReplyBytes: the most JSON a program's results may come to; a helper that writes more
+    ///     is killed before docflow reads the rest (`JQError.outputTooLarge`).
     package init(
         executable: String = JQPool.defaultExecutable, size: Int = 2, maxTimeout: Duration = JQPool.defaultMaxTimeout,
-        logger: Logger
+        maxReplyBytes: Int = MessageLimits().maxStepOutputBytes, logger: Logger
     ) {
         // A write to a killed helper must come back as an error, not kill docflow.
         signal(SIGPIPE, SIG_IGN)
         self.size = max(size, 1)
         self.maxTimeout = maxTimeout
-        workers = (0..<2 * self.size).map { JQWorker(index: $0, executable: executable, logger: logger) }
+        workers = (0..<2 * self.size).map {
+            JQWorker(index: $0, executable: executable, maxReplyBytes: maxReplyBytes, logger: logger)
+        }
     }
 
     deinit {

@@ -56,6 +56,8 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
 
     private let index: Int
     private let executable: String
+    /// The longest reply line read from the helper.
+    private let maxReplyBytes: Int
     private let logger: Logger
     private let inbox = Mutex(Inbox())
     private let outstanding = Atomic<Int>(0)
@@ -86,9 +88,11 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
     private var cancelled: [UInt64] = []
     private var dropped: [Request] = []
 
-    init(index: Int, executable: String, logger: Logger) {
+    init(index: Int, executable: String, maxReplyBytes: Int, logger: Logger) {
         self.index = index
         self.executable = executable
+        // The reply's envelope (`{"ok":true,"results":[...]}`) comes on top of the results.
+        self.maxReplyBytes = maxReplyBytes + 64
         self.logger = logger
         var fds: [Int32] = [-1, -1]
         precondition(pipe(&fds) == 0, "cannot create the jq wake-up pipe")
@@ -218,10 +222,21 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
             if pollFDs[0].revents != 0 {
                 while read(wakeRead, &chunk, chunk.count) > 0 {}
             }
-            if pollFDs[1].revents != 0, !readReplies() {
-                let reason = endHelper()
-                logger.warning("jq helper ended", metadata: ["worker": "\(index)", "reason": "\(reason)"])
-                if !inFlight.isEmpty { finishRunning(.failure(.crashed(reason))) }
+            if pollFDs[1].revents != 0 {
+                switch readReplies() {
+                case .open:
+                    break
+                case .ended:
+                    let reason = endHelper()
+                    logger.warning("jq helper ended", metadata: ["worker": "\(index)", "reason": "\(reason)"])
+                    if !inFlight.isEmpty { finishRunning(.failure(.crashed(reason))) }
+                case .tooLarge:
+                    let reason = endHelper()
+                    logger.warning(
+                        "killed a jq program whose results are too large",
+                        metadata: ["worker": "\(index)", "max_bytes": "\(maxReplyBytes)", "reason": "\(reason)"])
+                    if !inFlight.isEmpty { finishRunning(.failure(.outputTooLarge(limit: maxReplyBytes - 64))) }
+                }
             }
             if !inFlight.isEmpty, monotonicNanoseconds() >= runningDeadline {
                 let reason = endHelper()
@@ -395,23 +410,34 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Reads what the helper wrote and answers a request per whole line; false at the end of its
-    /// output.
-    private func readReplies() -> Bool {
-        guard let helper else { return true }
-        var open = true
+    private enum ReadOutcome {
+        case open
+        /// The helper closed its output: it died.
+        case ended
+        /// The reply being read is longer than `maxReplyBytes`.
+        case tooLarge
+    }
+
+    /// Reads what the helper wrote and answers a request per whole line, reading no more than
+    /// `maxReplyBytes` of a reply.
+    private func readReplies() -> ReadOutcome {
+        guard let helper else { return .open }
         while true {
             let n = chunk.withUnsafeMutableBytes { read(helper.output, $0.baseAddress, $0.count) }
             if n > 0 {
                 replies.append(contentsOf: chunk[..<n])
-                if n < chunk.count { break }
+                answerWholeLines()
+                if replies.count - replyStart > maxReplyBytes { return .tooLarge }
+                if n < chunk.count { return .open }
             } else if n < 0, errno == EINTR {
                 continue
             } else {
-                open = n < 0 && errno == EAGAIN
-                break
+                return n < 0 && errno == EAGAIN ? .open : .ended
             }
         }
+    }
+
+    private func answerWholeLines() {
         while let newline = replies[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
             let reply = JQPool.decode(replies[replyStart..<newline])
             replyStart = newline + 1
@@ -424,14 +450,14 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         }
         scanned = replies.count
         if replyStart == replies.count {
-            replies.removeAll(keepingCapacity: true)
+            // A large reply's buffer is given back rather than kept for the next.
+            replies.removeAll(keepingCapacity: replies.capacity <= 1 << 20)
             (replyStart, scanned) = (0, 0)
         } else if replyStart >= 65536 {
             replies.removeSubrange(..<replyStart)
             scanned -= replyStart
             replyStart = 0
         }
-        return open
     }
 
     private func finishRunning(_ result: Result<[JSONValue], JQError>) {

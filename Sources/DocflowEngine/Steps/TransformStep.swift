@@ -57,6 +57,8 @@ private func evaluate(_ jq: JQPool, _ step: StepDefinition, _ context: StepConte
         throw StepError("step timed out after \(context.timeout.milliseconds) ms; the jq program was stopped")
     } catch .cancelled {
         throw StepError("cancelled", retryable: false)
+    } catch .outputTooLarge(let limit) {
+        throw StepError(JQError.outputTooLarge(limit: limit).description, retryable: false)
     } catch .unavailable(let reason) {
         // No descriptors or processes left for a helper: docflow's trouble, which passes.
         throw StepError(JQError.unavailable(reason).description, transient: true)

@@ -76,7 +76,8 @@ final class Worker: Service, Sendable {
         let publishing = AMQPConnection(publishConfiguration, logger: logger)
         let jq = JQPool(
             executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
-            maxTimeout: configuration.maxJQTimeout, logger: logger)
+            maxTimeout: configuration.maxJQTimeout, maxReplyBytes: configuration.messageLimits.maxStepOutputBytes,
+            logger: logger)
         let close = { @Sendable in
             await consuming.close()
             await publishing.close()
