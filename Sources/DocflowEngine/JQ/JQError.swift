@@ -26,8 +26,8 @@ package enum JQError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(let reason): "jq is unavailable: \(reason)"
         case .cancelled: "cancelled"
         case .outputTooLarge(let limit):
-            "the jq program's results came to more than \(limit) bytes of JSON, the most a step may produce "
-                + "(--max-step-output-bytes); the program was stopped"
+            "the step's output is larger than \(limit) bytes of JSON, the most a step may produce "
+                + "(--max-step-output-bytes); the jq program was stopped"
         }
     }
 }

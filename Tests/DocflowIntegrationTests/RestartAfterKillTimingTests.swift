@@ -4,10 +4,10 @@ import Testing
 
 /// kill -9 while a jq helper runs an endless program, then an immediate restart on the same
 /// database and HTTP port: the new process serves at once and stops on SIGTERM, every time.
-/// Timing: it holds the helpers' exit and the restart to deadlines, so it runs alone after the
+/// Timing (the type's name): it holds the helpers' exit and the restart to deadlines, so it runs alone after the
 /// parallel tests.
-@Suite("Restart after kill -9 Timing")
-struct RestartAfterKillTests {
+@Suite("Restart after kill -9")
+struct RestartAfterKillTimingTests {
     @Test(.timeLimit(.minutes(3))) func aRestartRightAfterKill9WithABusyHelperServesEveryTime() async throws {
         let port = try freePort()
         // The server's default cap on a jq program's time, which SIGTERM waits for.

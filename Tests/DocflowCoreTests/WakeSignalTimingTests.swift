@@ -4,7 +4,8 @@ import Testing
 
 /// `WakeSignal` (one waiting loop) and `Latch` (any number of waiters), without a broker or a
 /// database.
-@Suite struct WakeSignalTests {
+/// Timing (the type's name): waits held to deadlines run alone, after the parallel tests.
+@Suite("WakeSignal") struct WakeSignalTimingTests {
     @Test func aSignalSentWhileNobodyWaitsIsKeptForTheNextWait() async {
         let signal = WakeSignal()
         signal.signal()

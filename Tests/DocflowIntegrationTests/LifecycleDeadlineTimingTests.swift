@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import Testing
 
+/// Timing (the type's name): start-up and stop are held to deadlines, so these run alone after the parallel tests.
 @Suite("Lifecycle")
-struct LifecycleTests {
+struct LifecycleDeadlineTimingTests {
     @Test func aServerWhoseHTTPPortIsTakenStopsWithAnErrorNamingThePort() async throws {
         let port = try freePort()
         let squatter = try PortSquatter(port: port)
