@@ -122,6 +122,7 @@ let package = Package(
             name: "docflow",
             dependencies: [
                 "DocflowService",
+                "DocflowStore",
                 "DocflowCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

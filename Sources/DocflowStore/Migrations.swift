@@ -166,6 +166,23 @@ enum Migrations {
                     )
                     """)
         }
+        migrator.registerMigration("v6: API keys") { db in
+            // Only the SHA-256 of a key's secret is kept: the key itself is shown once, at creation.
+            try db.execute(
+                sql: """
+                    CREATE TABLE api_keys (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+                        secret_sha256 BLOB NOT NULL,
+                        created_at TEXT NOT NULL,
+                        expires_at TEXT,
+                        revoked_at TEXT
+                    )
+                    """)
+            // One live key per name, so a name says which key acted.
+            try db.execute(sql: "CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL")
+        }
         return migrator
     }
 }

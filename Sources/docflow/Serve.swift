@@ -44,6 +44,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request body, in bytes; larger ones get 413 (DOCFLOW_HTTP_MAX_BODY_BYTES).")
     var httpMaxBodyBytes = Int(env("DOCFLOW_HTTP_MAX_BODY_BYTES", "16777216")) ?? 16_777_216
 
+    @Flag(
+        help:
+            "Serve the HTTP API without API keys, to anyone who reaches the port: local development only (DOCFLOW_INSECURE_NO_AUTH=1)."
+    )
+    var insecureNoAuth = env("DOCFLOW_INSECURE_NO_AUTH", "0") == "1"
+
+    @Flag(help: "/metrics needs an API key too, of any scope (DOCFLOW_METRICS_REQUIRE_KEY=1).")
+    var metricsRequireKey = env("DOCFLOW_METRICS_REQUIRE_KEY", "0") == "1"
+
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
     var smtpURL: String?
 
@@ -135,6 +144,7 @@ struct Serve: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
+        configuration.authentication = HTTPAuthentication(required: !insecureNoAuth, metricsNeedKey: metricsRequireKey)
         configuration.httpLimits.readTimeout = .seconds(httpReadTimeoutSeconds)
         configuration.httpLimits.idleTimeout = .seconds(httpIdleTimeoutSeconds)
         configuration.httpLimits.maxConnections = httpMaxConnections

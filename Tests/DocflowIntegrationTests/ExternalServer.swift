@@ -35,6 +35,7 @@ final class ExternalServer: @unchecked Sendable {
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-ext-\(id)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try installTestAPIKey(databasePath: directory.appendingPathComponent("docflow.sqlite").path)
         var logger = Logger(label: "test.external")
         logger.logLevel = .warning
         var amqp = try AMQPConfiguration(url: TestServer.amqpURL, connectionName: "\(prefix) test")

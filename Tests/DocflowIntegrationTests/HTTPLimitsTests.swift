@@ -42,7 +42,7 @@ struct HTTPLimitsTests {
         let connection = try RawConnection(port: port)
         let chunk = String(repeating: " ", count: 800)
         connection.send(
-            "POST /api/workflows HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "POST /api/workflows HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(testAPIKey)\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "320\r\n\(chunk)\r\n320\r\n\(chunk)\r\n0\r\n\r\n")
         let reply = try await connection.readResponse(within: .seconds(10))
         #expect(reply.hasPrefix("HTTP/1.1 413"), "\(reply)")
@@ -66,7 +66,7 @@ struct HTTPLimitsTimingTests {
     @Test func aBodyThatDoesNotArriveInTimeIsClosedEvenWhileItTrickles() async throws {
         let (server, port) = try await startServer { $0.readTimeout = .seconds(1) }
         let connection = try RawConnection(port: port)
-        connection.send("POST /api/workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        connection.send("POST /api/workflows HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(testAPIKey)\r\nContent-Length: 100\r\n\r\n{")
         let started = ContinuousClock.now
         // A byte every 200 ms: never idle, never done.
         while ContinuousClock.now - started < .seconds(4), connection.isOpen {

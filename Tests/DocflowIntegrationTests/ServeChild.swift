@@ -16,6 +16,7 @@ final class ServeChild: @unchecked Sendable {
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-child-\(id)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try installTestAPIKey(databasePath: directory.appendingPathComponent("docflow.sqlite").path)
         process.executableURL = URL(fileURLWithPath: ExternalServer.binary)
         process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment

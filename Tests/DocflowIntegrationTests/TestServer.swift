@@ -20,7 +20,10 @@ final class TestServer: Sendable {
 
     var names: Names { configuration.names }
 
-    static func start(_ configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// - Parameter withTestKey: whether the database holds `testAPIKey` before the server starts.
+    static func start(withTestKey: Bool = true, _ configure: (inout ServiceConfiguration) -> Void = { _ in })
+        async throws -> TestServer
+    {
         let id = UUID().uuidString.prefix(8).lowercased()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-test-\(id)")
         var configuration = ServiceConfiguration()
@@ -31,6 +34,7 @@ final class TestServer: Sendable {
         configuration.documentRoot = directory.appendingPathComponent("documents").path
         configuration.httpPort = 0
         configure(&configuration)
+        if withTestKey { try installTestAPIKey(databasePath: configuration.databasePath) }
         return try await TestServer(configuration: configuration, directory: directory)
     }
 

@@ -10,6 +10,8 @@ package struct APIRequest: Sendable {
     package var body: JSONValue?
     /// Makes a mutating request idempotent for 24 hours.
     package var messageID: String?
+    /// Who made the call, as its transport established.
+    package var caller: Caller = .anonymous
 
     /// A query string in `path` (`/api/workflows/integrations?id=1`) is moved into `query`;
     /// entries of `query` win over it.

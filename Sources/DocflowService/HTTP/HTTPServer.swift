@@ -22,8 +22,8 @@ final class HTTPServer: Service, Sendable {
     var port: Int? { boundPort.value }
 
     init(
-        port: Int, limits: HTTPLimits, router: Router, webhooks: WebhookTrigger, store: Store,
-        connections: [AMQPConnection], metrics: ServiceMetrics, logger: Logger
+        port: Int, limits: HTTPLimits, authentication: HTTPAuthentication, router: Router, webhooks: WebhookTrigger,
+        store: Store, connections: [AMQPConnection], metrics: ServiceMetrics, logger: Logger
     ) {
         configuredPort = port
         let maxBody = limits.maxBodyBytes
@@ -51,12 +51,28 @@ final class HTTPServer: Service, Sendable {
                 }
                 return Self.json(broker && database ? 200 : 503, .object(body))
             case (.get, "/metrics"):
+                if authentication.metricsNeedKey {
+                    let checked = await authentication.authenticate(
+                        authorization: request.headers[.authorization], method: "GET", store: store)
+                    if case .failure(let error) = checked { return Self.json(error.response) }
+                }
                 var buffer = ByteBuffer()
                 buffer.writeString(metrics.render(connections: connections))
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: buffer))
             default:
                 break
+            }
+            // Signed webhooks prove themselves with their signature; everything else with a key,
+            // before its body is read.
+            var caller = Caller.anonymous
+            if !path.hasPrefix("/hooks/") {
+                switch await authentication.authenticate(
+                    authorization: request.headers[.authorization], method: request.method.rawValue, store: store)
+                {
+                case .success(let known): caller = known
+                case .failure(let error): return Self.json(error.response)
+                }
             }
             // A declared length over the limit is answered before its body is read.
             if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBody {
@@ -85,12 +101,13 @@ final class HTTPServer: Service, Sendable {
                     return Self.json(error.response)
                 }
             }
-            let apiRequest: APIRequest
+            var apiRequest: APIRequest
             do {
                 apiRequest = try Self.apiRequest(request, path: path, body: bytes)
             } catch let error as APIError {
                 return Self.json(error.response)
             }
+            apiRequest.caller = caller
             return Self.json(await router.handle(apiRequest))
         }
         let boundPort = self.boundPort
@@ -159,6 +176,11 @@ final class HTTPServer: Service, Sendable {
 
     /// The REST response: the seed's body on success, `{"error": {...}}` on failure.
     static func json(_ response: APIResponse) -> Response {
+        if response.status == 401 {
+            var unauthorized = json(response.status, ["error": response.body ?? .object([:])])
+            unauthorized.headers[.wwwAuthenticate] = #"Bearer realm="docflow""#
+            return unauthorized
+        }
         if response.status >= 400 {
             return json(response.status, ["error": response.body ?? .object([:])])
         }

@@ -15,6 +15,8 @@ package struct ServiceConfiguration: Sendable {
     package var httpPort = 8080
     /// Timeouts, the connection cap and the body limit of the HTTP port.
     package var httpLimits = HTTPLimits()
+    /// API keys on the HTTP port (`--insecure-no-auth`, `--metrics-require-key`).
+    package var authentication = HTTPAuthentication()
     package var smtpURL: String?
     /// The sender of email integrations that name none.
     package var smtpFrom = "docflow@localhost"

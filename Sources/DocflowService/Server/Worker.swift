@@ -188,9 +188,15 @@ final class Worker: Service, Sendable {
             configuration.httpPort == 0
             ? nil
             : HTTPServer(
-                port: configuration.httpPort, limits: configuration.httpLimits, router: router,
+                port: configuration.httpPort, limits: configuration.httpLimits,
+                authentication: configuration.authentication, router: router,
                 webhooks: WebhookTrigger(store: store, engine: engine),
                 store: store, connections: [consuming, publishing], metrics: metrics, logger: logger)
+
+        if http != nil, !configuration.authentication.required {
+            logger.warning(
+                "the HTTP API answers every caller without an API key (--insecure-no-auth): for local development only")
+        }
 
         // Shutdown runs bottom-up: stop taking work, let executions reach a step boundary,
         // write their history, then publish it. The engine gets five sixths of the drain time,
