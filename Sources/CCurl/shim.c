@@ -20,6 +20,10 @@ CURLcode docflow_curl_set_data_callback(CURL *handle, CURLoption option, docflow
     return curl_easy_setopt(handle, option, callback);
 }
 
+CURLcode docflow_curl_set_opensocket_callback(CURL *handle, curl_opensocket_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
+}
+
 CURLcode docflow_curl_get_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -59,15 +59,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Sender address of email integrations (DOCFLOW_SMTP_FROM).")
     var smtpFrom = env("DOCFLOW_SMTP_FROM", "docflow@localhost")
 
-    @Flag(
-        help:
-            "Refuse private address ranges as integration and document destinations (DOCFLOW_DENY_PRIVATE_NETWORKS=1).")
-    var denyPrivateNetworks = env("DOCFLOW_DENY_PRIVATE_NETWORKS", "0") == "1"
+    // Private ranges are refused by default now; the flag stays so that old command lines start.
+    @Flag(help: .hidden)
+    var denyPrivateNetworks = false
 
-    @Option(help: "Comma-separated CIDR ranges to refuse as destinations (DOCFLOW_OUTBOUND_DENY).")
+    @Option(help: "Comma-separated CIDR ranges to refuse as destinations, even when allowed (DOCFLOW_OUTBOUND_DENY).")
     var outboundDeny = env("DOCFLOW_OUTBOUND_DENY", "")
 
-    @Option(help: "Comma-separated CIDR ranges; when set, the only destinations allowed (DOCFLOW_OUTBOUND_ALLOW).")
+    @Option(
+        help:
+            "Comma-separated CIDR ranges to allow as destinations although loopback, private, link-local or metadata, e.g. 127.0.0.1/32 (DOCFLOW_OUTBOUND_ALLOW)."
+    )
     var outboundAllow = env("DOCFLOW_OUTBOUND_ALLOW", "")
 
     @Option(help: "Mustache template mapping a document_id to a URL (DOCFLOW_DOCUMENT_URL_TEMPLATE).")
@@ -152,7 +154,6 @@ struct Serve: AsyncParsableCommand {
         // Optional flags fall back to their variable here: ArgumentParser wants no default for them.
         configuration.smtpURL = smtpURL ?? env("DOCFLOW_SMTP_URL")
         configuration.smtpFrom = smtpFrom
-        configuration.denyPrivateNetworks = denyPrivateNetworks
         configuration.outboundDeny = outboundDeny.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         configuration.outboundAllow = outboundAllow.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)

@@ -58,6 +58,7 @@ final class ExternalServer: @unchecked Sendable {
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
         environment["DOCFLOW_HTTP_PORT"] = "\(httpPort)"
         environment["DOCFLOW_LOG_LEVEL"] = environment["DOCFLOW_TEST_LOG_LEVEL"] ?? "warning"
+        environment["DOCFLOW_OUTBOUND_ALLOW"] = localServerRanges.joined(separator: ",")
         environment.merge(self.environment) { _, given in given }
         process.environment = environment
         try process.run()

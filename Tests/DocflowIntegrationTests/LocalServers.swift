@@ -25,6 +25,12 @@ final class RecordingHTTPServer: Sendable {
     private let state = Mutex<(recorded: [Recorded], script: [Answer])>(([], []))
     private let portBox = Mutex<Int?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The address it listens on: any of 127/8 (Linux routes all of it to loopback), or `::1`.
+    let host: String
+
+    init(host: String = "127.0.0.1") {
+        self.host = host
+    }
 
     var requests: [Recorded] { state.withLock { $0.recorded } }
     var port: Int { portBox.withLock { $0 } ?? 0 }
@@ -56,7 +62,7 @@ final class RecordingHTTPServer: Sendable {
         var logger = Logger(label: "test.http")
         logger.logLevel = .error
         let application = Application(
-            responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            responder: responder, configuration: .init(address: .hostname(host, port: 0)),
             onServerRunning: { [self] channel in self.portBox.withLock { $0 = channel.localAddress?.port } },
             logger: logger)
         task.withLock { $0 = Task { try? await application.runService(gracefulShutdownSignals: []) } }
@@ -71,7 +77,7 @@ final class RecordingHTTPServer: Sendable {
         task.withLock { $0 }?.cancel()
     }
 
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    func url(_ path: String) -> String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
 }
 
 /// A small real SMTP server on loopback that accepts every message and keeps it.

@@ -26,6 +26,7 @@ final class ServeChild: @unchecked Sendable {
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
         environment["DOCFLOW_DOCUMENT_ROOT"] = directory.appendingPathComponent("documents").path
         environment["DOCFLOW_LOG_LEVEL"] = logLevel
+        environment["DOCFLOW_OUTBOUND_ALLOW"] = localServerRanges.joined(separator: ",")
         environment.merge(extra) { _, new in new }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -33,6 +33,8 @@ final class TestServer: Sendable {
         configuration.databasePath = directory.appendingPathComponent("docflow.sqlite").path
         configuration.documentRoot = directory.appendingPathComponent("documents").path
         configuration.httpPort = 0
+        // The tests' webhook, SMTP and document servers listen on loopback, refused by default.
+        configuration.outboundAllow = localServerRanges
         configure(&configuration)
         if withTestKey { try installTestAPIKey(databasePath: configuration.databasePath) }
         return try await TestServer(configuration: configuration, directory: directory)
@@ -108,6 +110,9 @@ final class TestServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+/// What `--outbound-allow` must list for a docflow under test to reach the tests' local servers.
+let localServerRanges = ["127.0.0.0/8", "::1/128"]
 
 /// The seed's create example (shared/examples/create-workflow.json).
 let seedCreateWorkflow: JSONValue = try! JSONValue.parse(

@@ -13,6 +13,7 @@ CURLcode docflow_curl_set_string(CURL *handle, CURLoption option, const char *va
 CURLcode docflow_curl_set_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode docflow_curl_set_slist(CURL *handle, CURLoption option, struct curl_slist *value);
 CURLcode docflow_curl_set_data_callback(CURL *handle, CURLoption option, docflow_curl_data_callback callback);
+CURLcode docflow_curl_set_opensocket_callback(CURL *handle, curl_opensocket_callback callback);
 CURLcode docflow_curl_get_long(CURL *handle, CURLINFO info, long *value);
 CURLcode docflow_curl_get_string(CURL *handle, CURLINFO info, char **value);
 

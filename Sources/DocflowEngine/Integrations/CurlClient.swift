@@ -82,7 +82,8 @@ package final class CurlClient: Sendable {
         for handle in handles.withLock({ $0 }) { curl_easy_cleanup(handle.raw) }
     }
 
-    /// Sends a request, following up to 3 redirects, each one checked against the policy.
+    /// Sends a request, following up to 3 redirects; every connection, to the first host and to
+    /// each redirect's, is checked against the policy.
     package func perform(_ request: HTTPRequest) async throws(TransferError) -> HTTPResponse {
         let deadline = ContinuousClock.now.advanced(by: request.timeout)
         var current = request
@@ -107,16 +108,13 @@ package final class CurlClient: Sendable {
     {
         guard let url = URL(string: smtpURL), let scheme = url.scheme?.lowercased(),
             ["smtp", "smtps"].contains(scheme),
-            let host = url.host
+            url.host != nil
         else { throw .invalid("the SMTP URL must be smtp:// or smtps://") }
-        let addresses = try resolve(host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25))
         let deadline = ContinuousClock.now.advanced(by: timeout)
         try await transfer { handle in
             var cleanup: [() -> Void] = []
             defer { cleanup.forEach { $0() } }
-            self.common(
-                handle, url: smtpURL, host: host, port: url.port ?? (scheme == "smtps" ? 465 : 25),
-                addresses: addresses, deadline: deadline, cleanup: &cleanup)
+            let gate = self.common(handle, url: smtpURL, protocols: "smtp,smtps", deadline: deadline, cleanup: &cleanup)
             docflow_curl_set_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
             var recipients: UnsafeMutablePointer<curl_slist>?
             for address in to { recipients = curl_slist_append(recipients, "<\(address)>") }
@@ -132,7 +130,7 @@ package final class CurlClient: Sendable {
             docflow_curl_set_pointer(handle, CURLOPT_READDATA, sourcePointer.toOpaque())
             let code = curl_easy_perform(handle)
             guard code == CURLE_OK else {
-                throw Self.error(code, handle: handle, what: "sending mail through \(Self.redacted(smtpURL))")
+                throw Self.error(code, gate: gate, what: "sending mail through \(Self.redacted(smtpURL))")
             }
         }
     }
@@ -146,14 +144,11 @@ package final class CurlClient: Sendable {
             ["http", "https"].contains(scheme),
             let host = url.host, !host.isEmpty
         else { throw .invalid("not an http(s) URL: \(Self.redacted(request.url))") }
-        let port = url.port ?? (scheme == "https" ? 443 : 80)
-        let addresses = try resolve(host: host, port: port)
         return try await transfer { handle in
             var cleanup: [() -> Void] = []
             defer { cleanup.forEach { $0() } }
-            self.common(
-                handle, url: request.url, host: host, port: port, addresses: addresses, deadline: deadline,
-                cleanup: &cleanup)
+            let gate = self.common(
+                handle, url: request.url, protocols: "http,https", deadline: deadline, cleanup: &cleanup)
             switch request.method {
             case "GET": docflow_curl_set_long(handle, CURLOPT_HTTPGET, 1)
             case "HEAD": docflow_curl_set_long(handle, CURLOPT_NOBODY, 1)
@@ -186,7 +181,7 @@ package final class CurlClient: Sendable {
             let code = curl_easy_perform(handle)
             if sink.overflow { throw TransferError.tooLarge(request.maxResponseBytes) }
             guard code == CURLE_OK else {
-                throw Self.error(code, handle: handle, what: "\(request.method) \(Self.redacted(request.url))")
+                throw Self.error(code, gate: gate, what: "\(request.method) \(Self.redacted(request.url))")
             }
             var status = 0
             docflow_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -194,35 +189,29 @@ package final class CurlClient: Sendable {
         }
     }
 
-    private func resolve(host: String, port: Int) throws(TransferError) -> [String] {
-        do {
-            return try policy.resolve(host: host, port: port)
-        } catch .denied(let reason) {
-            throw .refused("destination refused: \(reason)")
-        } catch {
-            throw .network(error.description)
-        }
-    }
-
-    /// Settings every transfer shares: the URL, the time limits, and pinning the host to the
-    /// addresses that passed the policy, so DNS cannot change between the check and the connect.
+    /// Settings every transfer shares: the URL and its allowed schemes, the time limits, no
+    /// proxy, and the gate that checks each address curl connects to against the policy. The
+    /// gate sees the socket address itself, after DNS, so no spelling of a host gets past it.
     private func common(
-        _ handle: UnsafeMutableRawPointer, url: String, host: String, port: Int, addresses: [String],
-        deadline: ContinuousClock.Instant, cleanup: inout [() -> Void]
-    ) {
+        _ handle: UnsafeMutableRawPointer, url: String, protocols: String, deadline: ContinuousClock.Instant,
+        cleanup: inout [() -> Void]
+    ) -> Gate {
         docflow_curl_set_string(handle, CURLOPT_URL, url)
+        docflow_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, protocols)
+        // A proxy would connect on docflow's behalf, where the gate cannot see; *_proxy variables
+        // are ignored.
+        docflow_curl_set_string(handle, CURLOPT_PROXY, "")
         docflow_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
         docflow_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         docflow_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.milliseconds))
         let remaining = max((deadline - ContinuousClock.now).milliseconds, 1)
         docflow_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(remaining))
-        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let pinned = addresses.map { $0.contains(":") ? "[\($0)]" : $0 }.joined(separator: ",")
-        var resolve: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "\(bare):\(port):\(pinned)")
-        cleanup.append { curl_slist_free_all(resolve) }
-        docflow_curl_set_slist(handle, CURLOPT_RESOLVE, resolve)
-        _ = resolve
-        resolve = nil
+        let gate = Gate(policy: policy)
+        let gatePointer = Unmanaged.passRetained(gate)
+        cleanup.append { gatePointer.release() }
+        docflow_curl_set_opensocket_callback(handle, openSocketCallback)
+        docflow_curl_set_pointer(handle, CURLOPT_OPENSOCKETDATA, gatePointer.toOpaque())
+        return gate
     }
 
     private func transfer<T: Sendable>(_ work: @escaping @Sendable (UnsafeMutableRawPointer) throws -> T)
@@ -247,7 +236,9 @@ package final class CurlClient: Sendable {
         return try result.get()
     }
 
-    private static func error(_ code: CURLcode, handle: UnsafeMutableRawPointer, what: String) -> TransferError {
+    private static func error(_ code: CURLcode, gate: Gate, what: String) -> TransferError {
+        // Every address curl tried was refused: curl reports that as a failed connect.
+        if gate.opened == 0, let refusal = gate.refusals.first { return .refused(refusal) }
         let reason = String(cString: curl_easy_strerror(code))
         switch code {
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: return .invalid("\(what): \(reason)")
@@ -275,6 +266,18 @@ private final class Sink {
 
     init(limit: Int) {
         self.limit = limit
+    }
+}
+
+/// Judges every socket address of one transfer against the policy, and remembers why it refused.
+private final class Gate {
+    let policy: OutboundPolicy
+    var refusals: [String] = []
+    /// Sockets opened for addresses the policy allowed.
+    var opened = 0
+
+    init(policy: OutboundPolicy) {
+        self.policy = policy
     }
 }
 
@@ -323,4 +326,25 @@ private let readCallback: docflow_curl_data_callback = { buffer, size, count, us
     }
     source.offset += length
     return length
+}
+
+/// Opens the socket curl asks for, when the gate allows its address; a refused address makes
+/// curl try the next one, and fail with `CURLE_COULDNT_CONNECT` when none is left.
+private let openSocketCallback: curl_opensocket_callback = { userdata, _, target in
+    let gate = Unmanaged<Gate>.fromOpaque(userdata!).takeUnretainedValue()
+    guard let target else { return CURL_SOCKET_BAD }
+    let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+    guard let address = IPAddress(family: target.pointee.family, sockaddr: UnsafeRawPointer(target) + offset) else {
+        gate.refusals.append("refused to connect: not an IP address (family \(target.pointee.family))")
+        return CURL_SOCKET_BAD
+    }
+    if let refusal = gate.policy.refusal(address) {
+        gate.refusals.append(refusal)
+        return CURL_SOCKET_BAD
+    }
+    // Close-on-exec, as curl opens its own: helper processes must not inherit connections.
+    let descriptor = socket(
+        target.pointee.family, target.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), target.pointee.`protocol`)
+    if descriptor >= 0 { gate.opened += 1 }
+    return descriptor
 }

@@ -48,8 +48,9 @@ package struct DocumentSource: Sendable {
                     "trigger names document_id \(documentID) but docflow has no --document-url-template to find it",
                     retryable: false)
             }
+            let segment = try DocumentID.pathSegment(documentID)
             do {
-                url = try TemplateRenderer.render(urlTemplate, context: ["document_id": .string(documentID)])
+                url = try TemplateRenderer.render(urlTemplate, context: ["document_id": .string(segment)])
             } catch {
                 throw StepError("--document-url-template: \(error.description)", retryable: false)
             }

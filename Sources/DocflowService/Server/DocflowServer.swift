@@ -23,8 +23,7 @@ package final class DocflowServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         let outboundPolicy = try OutboundPolicy(
-            denyPrivate: configuration.denyPrivateNetworks, extraDenied: configuration.outboundDeny,
-            allowed: configuration.outboundAllow)
+            denied: configuration.outboundDeny, allowed: configuration.outboundAllow)
         worker = Worker(configuration: configuration, outboundPolicy: outboundPolicy, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [.init(service: worker, serviceName: "docflow")], logger: logger)

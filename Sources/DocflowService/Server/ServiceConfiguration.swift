@@ -20,11 +20,10 @@ package struct ServiceConfiguration: Sendable {
     package var smtpURL: String?
     /// The sender of email integrations that name none.
     package var smtpFrom = "docflow@localhost"
-    /// Refuse private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) as destinations.
-    package var denyPrivateNetworks = false
-    /// More denied destination ranges (CIDR); link-local and metadata addresses always are.
+    /// Destination ranges (CIDR) refused even when `outboundAllow` lists them.
     package var outboundDeny: [String] = []
-    /// When not empty, the only destination ranges (CIDR) allowed.
+    /// Destination ranges (CIDR) allowed although loopback, private, link-local or metadata
+    /// addresses, which are refused by default (`AddressClass`).
     package var outboundAllow: [String] = []
     package var documentURLTemplate: String?
     package var documentRoot = "./data/documents"
