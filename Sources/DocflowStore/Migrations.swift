@@ -183,6 +183,25 @@ enum Migrations {
             // One live key per name, so a name says which key acted.
             try db.execute(sql: "CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL")
         }
+        migrator.registerMigration("v7: audit log") { db in
+            // Who changed what, and when: one row per committed change, in its transaction.
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at TEXT NOT NULL,
+                        actor_kind TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        resource_type TEXT NOT NULL,
+                        resource_id TEXT,
+                        request_id TEXT,
+                        transport TEXT NOT NULL
+                    )
+                    """)
+            try db.execute(sql: "CREATE INDEX audit_log_resource ON audit_log (resource_type, resource_id, id)")
+            try db.execute(sql: "CREATE INDEX audit_log_actor ON audit_log (actor, id)")
+        }
         return migrator
     }
 }

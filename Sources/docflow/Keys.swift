@@ -50,8 +50,12 @@ struct Keys: AsyncParsableCommand {
             let store = try Store(path: database.database)
             let expiresAt = expiresIn.flatMap(Keys.duration).map { Date().addingTimeInterval($0) }
             let made = APIKeys.make(name: name, scope: APIKeyScope(rawValue: scope)!, expiresAt: expiresAt)
+            let record = made.record
             do {
-                try await store.write { db in try APIKeyRepository.insert(db, made.record) }
+                try await store.write { db in
+                    try APIKeyRepository.insert(db, record)
+                    try AuditLog.record(db, Keys.audit("create", record.id))
+                }
             } catch APIKeyRepository.Failure.nameTaken(let name) {
                 throw ValidationError("a key named \"\(name)\" exists: revoke it first or choose another name")
             }
@@ -98,10 +102,22 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let store = try Store(path: database.database)
             let key = self.key
-            guard let revoked = try await store.write({ db in try APIKeyRepository.revoke(db, idOrName: key, at: Date()) })
-            else { throw ValidationError("no live key has the id or name \"\(key)\"") }
+            let revoked = try await store.write { db -> APIKeyRecord? in
+                guard let revoked = try APIKeyRepository.revoke(db, idOrName: key, at: Date()) else { return nil }
+                try AuditLog.record(db, Keys.audit("revoke", revoked.id))
+                return revoked
+            }
+            guard let revoked else { throw ValidationError("no live key has the id or name \"\(key)\"") }
             print("revoked API key \"\(revoked.name)\" (id \(revoked.id))")
         }
+    }
+
+    /// A key change by whoever runs the command: the audit log names the system user.
+    static func audit(_ action: String, _ id: String) -> AuditEntry {
+        let user = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"]
+        return AuditEntry(
+            actorKind: "cli", actor: user ?? "uid \(getuid())", action: action, resourceType: "api_key",
+            resourceID: id, requestID: nil, transport: "cli")
     }
 
     /// Seconds in `90d`, `12h` or `30m`.

@@ -53,6 +53,18 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "/metrics needs an API key too, of any scope (DOCFLOW_METRICS_REQUIRE_KEY=1).")
     var metricsRequireKey = env("DOCFLOW_METRICS_REQUIRE_KEY", "0") == "1"
 
+    @Option(
+        help:
+            "Comma-separated broker users who may call GET routes over AMQP, by the user_id property; unset: anyone (DOCFLOW_AMQP_READ_USERS)."
+    )
+    var amqpReadUsers = env("DOCFLOW_AMQP_READ_USERS")
+
+    @Option(
+        help:
+            "Comma-separated broker users who may call every route over AMQP, by the user_id property; unset: anyone (DOCFLOW_AMQP_WRITE_USERS)."
+    )
+    var amqpWriteUsers = env("DOCFLOW_AMQP_WRITE_USERS")
+
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
     var smtpURL: String?
 
@@ -147,6 +159,11 @@ struct Serve: AsyncParsableCommand {
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
         configuration.authentication = HTTPAuthentication(required: !insecureNoAuth, metricsNeedKey: metricsRequireKey)
+        func users(_ list: String?) -> Set<String>? {
+            list.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+        }
+        configuration.amqpAuthorization = AMQPAuthorization(
+            readUsers: users(amqpReadUsers), writeUsers: users(amqpWriteUsers))
         configuration.httpLimits.readTimeout = .seconds(httpReadTimeoutSeconds)
         configuration.httpLimits.idleTimeout = .seconds(httpIdleTimeoutSeconds)
         configuration.httpLimits.maxConnections = httpMaxConnections

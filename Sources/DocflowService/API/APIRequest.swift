@@ -12,6 +12,10 @@ package struct APIRequest: Sendable {
     package var messageID: String?
     /// Who made the call, as its transport established.
     package var caller: Caller = .anonymous
+    /// The caller's id for the request (`X-Request-Id`, the AMQP `correlation_id`), for the audit log.
+    package var requestID: String?
+    /// `http` or `amqp`.
+    package var transport = "amqp"
 
     /// A query string in `path` (`/api/workflows/integrations?id=1`) is moved into `query`;
     /// entries of `query` win over it.

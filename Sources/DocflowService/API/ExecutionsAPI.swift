@@ -71,7 +71,8 @@ struct ExecutionsAPI: Sendable {
     /// a replayed request starts nothing and gets the first reply.
     func execute(workflowID: String, triggerData: JSONValue, request: APIRequest) async throws -> APIResponse {
         let engine = context.engine
-        return try await context.mutate(request) { db in
+        // Starting an execution is not a change of definitions: the execution is its own record.
+        return try await context.mutate(request, audit: nil) { db in
             guard let workflow = try WorkflowRepository.fetch(db, id: workflowID) else {
                 throw APIError.notFound("workflow \(workflowID) does not exist")
             }

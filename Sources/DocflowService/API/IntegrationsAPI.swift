@@ -19,7 +19,7 @@ struct IntegrationsAPI: Sendable {
             let draft = try IntegrationValidator.validate(
                 request.body ?? .null, templateLimits: context.templateLimits
             ).get()
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("integration", "create")) { db in
                 try Self.checkWorkflow(db, draft.workflowID)
                 let now = Date()
                 let integration = Integration(
@@ -32,7 +32,7 @@ struct IntegrationsAPI: Sendable {
         }
         router.on("PUT", "/api/workflows/integrations") { request, _ in
             let id = try Self.id(request)
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("integration", "update", id: id)) { db in
                 guard let existing = try IntegrationRepository.fetch(db, id: id) else {
                     throw APIError.notFound("integration \(id) does not exist")
                 }
@@ -49,7 +49,7 @@ struct IntegrationsAPI: Sendable {
         }
         router.on("DELETE", "/api/workflows/integrations") { request, _ in
             let id = try Self.id(request)
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("integration", "delete", id: id)) { db in
                 guard try IntegrationRepository.delete(db, id: id) else {
                     throw APIError.notFound("integration \(id) does not exist")
                 }

@@ -18,7 +18,7 @@ struct SchedulesAPI: Sendable {
         }
         router.on("POST", "/api/workflows/{id}/schedule") { request, parameters in
             let id = parameters["id"]
-            let response = try await context.mutate(request) { db in
+            let response = try await context.mutate(request, audit: Audited("schedule", "create", id: id)) { db in
                 guard try WorkflowRepository.fetch(db, id: id) != nil else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
@@ -35,7 +35,7 @@ struct SchedulesAPI: Sendable {
         }
         router.on("PUT", "/api/workflows/{id}/schedule") { request, parameters in
             let id = parameters["id"]
-            let response = try await context.mutate(request) { db in
+            let response = try await context.mutate(request, audit: Audited("schedule", "update", id: id)) { db in
                 guard try WorkflowRepository.fetch(db, id: id) != nil else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
@@ -53,7 +53,7 @@ struct SchedulesAPI: Sendable {
         }
         router.on("DELETE", "/api/workflows/{id}/schedule") { request, parameters in
             let id = parameters["id"]
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("schedule", "delete", id: id)) { db in
                 guard try WorkflowRepository.fetch(db, id: id) != nil else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }

@@ -20,7 +20,7 @@ struct SchemasAPI: Sendable {
             let id = request.body?["id"]?.stringValue ?? UUID().uuidString.lowercased()
             if BuiltInSchemas.schema(id) != nil { throw APIError.conflict("schema \(id) is built in and read-only") }
             let schema = try SchemaValidator.validate(request.body ?? .null, id: id).get()
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("schema", "create", id: id)) { db in
                 if try SchemaRepository.fetch(db, id: id) != nil {
                     throw APIError.conflict("schema \(id) already exists; PUT /api/schemas/\(id) changes it")
                 }
@@ -32,7 +32,7 @@ struct SchemasAPI: Sendable {
             let id = parameters["id"]
             if BuiltInSchemas.schema(id) != nil { throw APIError.conflict("schema \(id) is built in and read-only") }
             let schema = try SchemaValidator.validate(request.body ?? .null, id: id).get()
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("schema", "update", id: id)) { db in
                 guard try SchemaRepository.fetch(db, id: id) != nil else {
                     throw APIError.notFound("schema \(id) does not exist")
                 }
@@ -43,7 +43,7 @@ struct SchemasAPI: Sendable {
         router.on("DELETE", "/api/schemas/{id}") { request, parameters in
             let id = parameters["id"]
             if BuiltInSchemas.schema(id) != nil { throw APIError.conflict("schema \(id) is built in and read-only") }
-            return try await context.mutate(request) { db in
+            return try await context.mutate(request, audit: Audited("schema", "delete", id: id)) { db in
                 guard try SchemaRepository.delete(db, id: id) else {
                     throw APIError.notFound("schema \(id) does not exist")
                 }

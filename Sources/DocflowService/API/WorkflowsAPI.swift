@@ -31,7 +31,8 @@ struct WorkflowsAPI: Sendable {
             try await context.checkExpressions(draft.definition)
             let changesSchedule = request.body?["trigger_config"]?["cron_expression"] != nil
             let box = Box<Workflow>()
-            let (response, replayed) = try await context.mutate(request) { db in
+            let (response, replayed) = try await context.mutate(request, audit: Audited("workflow", "update", id: id)) {
+                db in
                 guard let current = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
@@ -52,7 +53,7 @@ struct WorkflowsAPI: Sendable {
         }
         router.on("DELETE", "/api/workflows/{id}") { request, parameters in
             let id = parameters["id"]
-            let response = try await context.mutate(request) { db in
+            let response = try await context.mutate(request, audit: Audited("workflow", "delete", id: id)) { db in
                 guard let workflow = try WorkflowRepository.fetch(db, id: id) else {
                     throw APIError.notFound("workflow \(id) does not exist")
                 }
@@ -77,7 +78,8 @@ struct WorkflowsAPI: Sendable {
         let id = UUID().uuidString.lowercased()
         let schedule = try Self.schedule(in: draft, workflowID: id, existing: nil)
         let box = Box<Workflow>()
-        let (response, replayed) = try await context.mutate(request) { db in
+        let (response, replayed) = try await context.mutate(request, audit: Audited("workflow", "create", id: id)) {
+            db in
             let now = Date()
             let workflow = Workflow(id: id, draft: draft, createdAt: now, updatedAt: now)
             try WorkflowRepository.insert(db, workflow)
@@ -150,12 +152,12 @@ struct APIContext: Sendable {
         if !details.isEmpty { throw APIError.validation(ValidationFailure(details: details)) }
     }
 
-    /// Runs a change in one transaction with its idempotency record: a request whose
-    /// `message_id` was seen in the last 24 hours gets the first reply (`replayed`) and changes
-    /// nothing.
-    func mutate(_ request: APIRequest, _ change: @Sendable @escaping (Database) throws -> APIResponse) async throws
-        -> (response: APIResponse, replayed: Bool)
-    {
+    /// Runs a change in one transaction with its idempotency record and, when it succeeds, its
+    /// audit entry: a request whose `message_id` was seen in the last 24 hours gets the first
+    /// reply (`replayed`) and changes nothing.
+    func mutate(
+        _ request: APIRequest, audit: Audited?, _ change: @Sendable @escaping (Database) throws -> APIResponse
+    ) async throws -> (response: APIResponse, replayed: Bool) {
         let result = try await store.write { db -> (APIResponse, Bool) in
             if let messageID = request.messageID,
                 let recorded = try ProcessedMessages.reply(db, messageID: messageID)
@@ -163,6 +165,15 @@ struct APIContext: Sendable {
                 return (try APIResponse(envelope: JSONValue.parse(recorded)), true)
             }
             let response = try change(db)
+            if let audit, response.status < 400 {
+                try AuditLog.record(
+                    db,
+                    AuditEntry(
+                        actorKind: request.caller.kind.rawValue, actor: request.caller.name, action: audit.action,
+                        resourceType: audit.resourceType,
+                        resourceID: audit.resourceID ?? response.body?["id"]?.stringValue,
+                        requestID: request.requestID ?? request.messageID, transport: request.transport))
+            }
             if let messageID = request.messageID {
                 try ProcessedMessages.record(db, messageID: messageID, reply: response.envelope.encoded())
             }
@@ -170,5 +181,19 @@ struct APIContext: Sendable {
         }
         didCommit()
         return result
+    }
+}
+
+/// What a change records in the audit log.
+struct Audited: Sendable {
+    var resourceType: String
+    var action: String
+    /// nil: the `id` of the reply's body (a resource being created).
+    var resourceID: String?
+
+    init(_ resourceType: String, _ action: String, id: String? = nil) {
+        self.resourceType = resourceType
+        self.action = action
+        self.resourceID = id
     }
 }

@@ -108,6 +108,8 @@ final class HTTPServer: Service, Sendable {
                 return Self.json(error.response)
             }
             apiRequest.caller = caller
+            apiRequest.transport = "http"
+            apiRequest.requestID = request.headers[HTTPField.Name("X-Request-Id")!].map { String($0.prefix(200)) }
             return Self.json(await router.handle(apiRequest))
         }
         let boundPort = self.boundPort

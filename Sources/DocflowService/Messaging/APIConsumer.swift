@@ -17,13 +17,15 @@ final class APIConsumer: Service, Sendable {
     /// The largest request read and reply sent, in bytes.
     private let maxMessageBytes: Int
     private let metrics: ServiceMetrics
+    private let authorization: AMQPAuthorization
     private let logger: Logger
 
     init(
         router: Router, consumeChannel: AMQPChannel, replyChannel: AMQPChannel, deadLetters: DeadLetters,
-        queue: String, maxMessageBytes: Int = MessageLimits().maxMessageBytes, metrics: ServiceMetrics,
-        logger: Logger
+        queue: String, maxMessageBytes: Int = MessageLimits().maxMessageBytes,
+        authorization: AMQPAuthorization = AMQPAuthorization(), metrics: ServiceMetrics, logger: Logger
     ) {
+        self.authorization = authorization
         self.maxMessageBytes = maxMessageBytes
         self.metrics = metrics
         self.router = router
@@ -51,7 +53,12 @@ final class APIConsumer: Service, Sendable {
                     message:
                         "the request is \(delivery.body.count) bytes, more than the limit of \(maxMessageBytes) bytes")
             }
-            request = try Self.parse(delivery.body, messageID: properties.messageID)
+            var parsed = try Self.parse(delivery.body, messageID: properties.messageID)
+            parsed.caller = properties.userID.map { Caller(kind: .brokerUser, name: $0) } ?? .anonymous
+            parsed.requestID = properties.correlationID
+            parsed.transport = "amqp"
+            try authorization.check(parsed)
+            request = parsed
         } catch {
             guard let replyTo = properties.replyTo, !replyTo.isEmpty else {
                 metrics.deadLettered(queue)
@@ -66,6 +73,7 @@ final class APIConsumer: Service, Sendable {
             "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
         ]
         if let correlationID = properties.correlationID { metadata["correlation_id"] = "\(correlationID)" }
+        if let user = properties.userID { metadata["user_id"] = "\(user)" }
         logger.info("api request", metadata: metadata)
         await reply(response, to: delivery)
     }

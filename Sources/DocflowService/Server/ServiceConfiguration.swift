@@ -17,6 +17,8 @@ package struct ServiceConfiguration: Sendable {
     package var httpLimits = HTTPLimits()
     /// API keys on the HTTP port (`--insecure-no-auth`, `--metrics-require-key`).
     package var authentication = HTTPAuthentication()
+    /// Broker users allowed to call the API over AMQP (`--amqp-read-users`, `--amqp-write-users`).
+    package var amqpAuthorization = AMQPAuthorization()
     package var smtpURL: String?
     /// The sender of email integrations that name none.
     package var smtpFrom = "docflow@localhost"

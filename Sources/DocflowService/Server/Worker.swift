@@ -177,10 +177,12 @@ final class Worker: Service, Sendable {
         IntegrationsAPI(context: context).register(in: &router)
         TemplatesAPI(context: context).register(in: &router)
         SchemasAPI(context: context).register(in: &router)
+        AuditAPI(context: context).register(in: &router)
         let deadLetters = DeadLetters(channel: replyChannel, names: names, logger: logger)
         let api = APIConsumer(
             router: router, consumeChannel: apiChannel, replyChannel: replyChannel, deadLetters: deadLetters,
-            queue: names.apiQueue, maxMessageBytes: limits.maxMessageBytes, metrics: metrics, logger: logger)
+            queue: names.apiQueue, maxMessageBytes: limits.maxMessageBytes,
+            authorization: configuration.amqpAuthorization, metrics: metrics, logger: logger)
         let events = EventConsumer(
             channel: eventsChannel, queue: names.platformEventsQueue, index: triggers, engine: engine,
             deadLetters: deadLetters, maxMessageBytes: limits.maxMessageBytes, metrics: metrics, logger: logger)
