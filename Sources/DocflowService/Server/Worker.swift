@@ -111,10 +111,15 @@ final class Worker: Service, Sendable {
             IntegrationStep(
                 store: store, http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom),
                 templateLimits: configuration.templateLimits))
+        let parser = ParserPool(
+            executable: configuration.parsePath ?? ParserPool.defaultExecutable,
+            processes: configuration.parseProcesses, memoryMiB: configuration.parseMemoryMiB,
+            maxOutputBytes: configuration.messageLimits.maxStepOutputBytes)
         let parse = ParseStep(
             source: DocumentSource(
                 http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
-                maxBytes: configuration.maxDocumentBytes))
+                maxBytes: configuration.maxDocumentBytes),
+            parser: parser)
         executors.register(.parse, parse)
         executors.register(
             .extract,
