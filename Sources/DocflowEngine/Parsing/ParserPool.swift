@@ -1,6 +1,7 @@
 import DocflowCore
 import DocflowDocuments
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -22,6 +23,7 @@ package final class ParserPool: Sendable {
     /// The largest document a helper may answer with, in bytes of JSON: the step output limit.
     package let maxOutputBytes: Int
     private let slots: ParserSlots
+    private let logger: Logger
 
     package static let defaultProcesses = 4
     package static let defaultMemoryMiB = 1024
@@ -37,8 +39,10 @@ package final class ParserPool: Sendable {
     ///   - maxOutputBytes: the largest parsed document, in bytes of JSON; a larger one fails.
     package init(
         executable: String = ParserPool.defaultExecutable, processes: Int = ParserPool.defaultProcesses,
-        memoryMiB: Int = ParserPool.defaultMemoryMiB, maxOutputBytes: Int = MessageLimits().maxStepOutputBytes
+        memoryMiB: Int = ParserPool.defaultMemoryMiB, maxOutputBytes: Int = MessageLimits().maxStepOutputBytes,
+        logger: Logger = Logger(label: "docflow.parse")
     ) {
+        self.logger = logger
         // A write to a killed helper must come back as an error, not kill docflow.
         signal(SIGPIPE, SIG_IGN)
         self.executable = executable
@@ -70,6 +74,6 @@ package final class ParserPool: Sendable {
         }
         defer { slots.release() }
         let limits = ParserRun.Limits(executable: executable, memoryBytes: memoryBytes, maxOutputBytes: maxOutputBytes)
-        return try await ParserRun.parse(request, limits: limits, deadline: deadline).get()
+        return try await ParserRun.parse(request, limits: limits, deadline: deadline, logger: logger).get()
     }
 }

@@ -1,6 +1,7 @@
 import DocflowCore
 import DocflowDocuments
 import Foundation
+import Logging
 import Synchronization
 
 /// One document parsed by one `docflow-parse` process, driven by a thread of its own.
@@ -38,12 +39,17 @@ final class ParserRun: Sendable {
     }
 
     private let state = Mutex(State())
+    private let logger: Logger
+
+    private init(logger: Logger) {
+        self.logger = logger
+    }
 
     /// Parses `request` in a new helper; cancelling the calling task kills it.
-    static func parse(_ request: ParseRequest, limits: Limits, deadline: ContinuousClock.Instant) async -> Result<
-        ParsedDocument, ParserError
-    > {
-        let run = ParserRun()
+    static func parse(
+        _ request: ParseRequest, limits: Limits, deadline: ContinuousClock.Instant, logger: Logger
+    ) async -> Result<ParsedDocument, ParserError> {
+        let run = ParserRun(logger: logger)
         let bytes = request.encoded()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -86,39 +92,49 @@ final class ParserRun: Sendable {
             state.pid = helper.pid
             if state.stop != nil { kill(helper.pid, SIGKILL) }
         }
+        logger.debug("started a parser helper", metadata: ["pid": "\(helper.pid)"])
         let reply = exchange(request, with: &helper, maxReplyBytes: limits.maxReplyBytes, deadline: deadline)
         let stopped = state.withLock { state -> Stop? in
             state.reaping = true
             return state.stop
         }
         let ending = helper.end()
+        let metadata: Logger.Metadata = ["pid": "\(helper.pid)", "reason": "the parser \(ending)"]
         switch stopped {
-        case .cancelled: return .failure(.cancelled)
-        case .deadline: return .failure(.timeout(waiting: false))
-        case .tooLarge: return .failure(.outputTooLarge(limit: limits.maxOutputBytes))
-        case nil: break
+        case .cancelled:
+            logger.info("killed a parser whose task was cancelled", metadata: metadata)
+            return .failure(.cancelled)
+        case .deadline:
+            logger.warning("killed a parser at its deadline", metadata: metadata)
+            return .failure(.timeout(waiting: false))
+        case .tooLarge:
+            logger.warning("killed a parser whose reply passed the step output limit", metadata: metadata)
+            return .failure(.outputTooLarge(limit: limits.maxOutputBytes))
+        case nil:
+            break
         }
+        let failure: String
         switch ending {
         case .exited(status: 0):
             switch ParseReply.decode(reply) {
             case .document(let document): return .success(document)
             case .failure(let error): return .failure(.document(error.message))
-            case nil: return .failure(.crashed("the parser's reply is unreadable"))
+            case nil: failure = "the parser's reply is unreadable"
             }
         case .exited(let status):
-            return .failure(.crashed("the parser exited with status \(status) without a reply"))
+            failure = "the parser exited with status \(status) without a reply"
         case .killed(signal: SIGXCPU):
-            return .failure(.crashed("the parser used up its \(cpuSeconds) s of CPU time"))
+            failure = "the parser used up its \(cpuSeconds) s of CPU time"
         case .killed(let signal):
             // A failed allocation under the address-space cap ends in abort, a trap or a bad
             // access, which look like any other crash.
-            return .failure(
-                .crashed(
-                    "the parser stopped (signal \(signal)); documents are parsed with at most \(limits.memoryBytes >> 20) MiB of memory (--parse-memory-mb)"
-                ))
+            failure =
+                "the parser stopped (signal \(signal)); documents are parsed with at most \(limits.memoryBytes >> 20) MiB of memory (--parse-memory-mb)"
         case .unknown:
-            return .failure(.crashed("the parser ended without a reply"))
+            failure = "the parser ended without a reply"
         }
+        logger.warning("a parser helper failed", metadata: metadata.merging(["error": "\(failure)"]) { $1 })
+        return .failure(.crashed(failure))
     }
 
     /// Writes `request` to the helper, then closes its input, and reads its reply until it closes

@@ -101,7 +101,7 @@ final class Worker: Service, Sendable {
     /// The executor of every step type (`StepType.allCases`; a test holds it to that).
     static func stepExecutors(
         _ configuration: ServiceConfiguration, store: Store, jq: JQPool, http: CurlClient,
-        extraction: any ExtractionDelegate
+        extraction: any ExtractionDelegate, logger: Logger
     ) -> StepExecutors {
         var executors = StepExecutors()
         executors.register(.transform, TransformStep(jq: jq))
@@ -114,7 +114,7 @@ final class Worker: Service, Sendable {
         let parser = ParserPool(
             executable: configuration.parsePath ?? ParserPool.defaultExecutable,
             processes: configuration.parseProcesses, memoryMiB: configuration.parseMemoryMiB,
-            maxOutputBytes: configuration.messageLimits.maxStepOutputBytes)
+            maxOutputBytes: configuration.messageLimits.maxStepOutputBytes, logger: logger)
         let parse = ParseStep(
             source: DocumentSource(
                 http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
@@ -158,7 +158,7 @@ final class Worker: Service, Sendable {
         let extractionClient = try await APIClient(connection: publishing, queue: names.apiQueue)
         let executors = stepExecutors(
             configuration, store: store, jq: jq, http: CurlClient(policy: outboundPolicy),
-            extraction: AMQPExtractionDelegate(client: extractionClient))
+            extraction: AMQPExtractionDelegate(client: extractionClient), logger: logger)
         let limits = configuration.messageLimits
         let journal = Journal(
             store: store, logger: logger, maxEventBytes: limits.maxMessageBytes, didCommit: { relay.committed($0) })
