@@ -79,6 +79,8 @@ final class ParserRun: Sendable {
         ParsedDocument, ParserError
     > {
         guard state.withLock({ $0.stop }) == nil else { return .failure(.cancelled) }
+        // Its turn came too late: no helper to start and kill at once.
+        guard ContinuousClock.now < deadline else { return .failure(.timeout(waiting: true)) }
         // The helper's CPU cap backs up the deadline, should docflow be too busy to kill it.
         let cpuSeconds = max(Int((deadline - ContinuousClock.now).components.seconds) + 2, 2)
         var helper: HelperProcess
