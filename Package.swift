@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "docflow", targets: ["docflow"]),
         .executable(name: "docflow-jq", targets: ["docflow-jq"]),
+        .executable(name: "docflow-parse", targets: ["docflow-parse"]),
         .library(name: "AMQPClient", targets: ["AMQPClient"]),
         .library(name: "DocflowClient", targets: ["DocflowClient"]),
     ],
@@ -68,6 +69,12 @@ let package = Package(
                 "CPoppler",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
+        ),
+        // Documents are parsed in helper processes: poppler can take gigabytes and minutes
+        // over a hostile PDF and cannot be interrupted.
+        .executableTarget(
+            name: "docflow-parse",
+            dependencies: ["DocflowDocuments", "CSpawn"]
         ),
         .target(
             name: "DocflowEngine",
@@ -149,8 +156,9 @@ let package = Package(
         .testTarget(
             name: "DocflowEngineTests",
             dependencies: [
-                "DocflowEngine", "DocflowCore", "DocflowStore",
+                "DocflowEngine", "DocflowCore", "DocflowStore", "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .testTarget(

@@ -113,6 +113,15 @@ struct Serve: AsyncParsableCommand {
     )
     var maxJQTimeoutMs = Int(env("DOCFLOW_MAX_JQ_TIMEOUT_MS", "10000")) ?? 10_000
 
+    @Option(
+        help:
+            "Documents (PDF, DOCX, HTML) parsed at once, each in a docflow-parse process; more wait their turn (DOCFLOW_PARSE_PROCESSES)."
+    )
+    var parseProcesses = Int(env("DOCFLOW_PARSE_PROCESSES", "4")) ?? 4
+
+    @Option(help: "Address space of each docflow-parse process, in MiB (DOCFLOW_PARSE_MEMORY_MB).")
+    var parseMemoryMb = Int(env("DOCFLOW_PARSE_MEMORY_MB", "1024")) ?? 1024
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -147,6 +156,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--amqp-heartbeat-seconds must be 1...65535")
         }
         guard maxJQTimeoutMs >= 1 else { throw ValidationError("--max-jq-timeout-ms must be at least 1") }
+        guard parseProcesses >= 1 else { throw ValidationError("--parse-processes must be at least 1") }
+        // The helper's runtime and poppler take about 100 MiB before any document.
+        guard parseMemoryMb >= 256 else { throw ValidationError("--parse-memory-mb must be at least 256") }
     }
 
     func run() async throws {
@@ -183,6 +195,8 @@ struct Serve: AsyncParsableCommand {
         configuration.templateLimits.maxTemplateBytes = maxTemplateBytes
         configuration.templateLimits.maxRenderedBytes = maxRenderedBytes
         configuration.maxJQTimeout = .milliseconds(maxJQTimeoutMs)
+        configuration.parseProcesses = parseProcesses
+        configuration.parseMemoryMiB = parseMemoryMb
         configuration.synchronous = sqliteSynchronous
         configuration.drainTime = .seconds(drainSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)

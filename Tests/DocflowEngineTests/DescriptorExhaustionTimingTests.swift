@@ -7,7 +7,8 @@ import Testing
 @testable import DocflowEngine
 @testable import DocflowStore
 
-/// Out of descriptors, a jq helper cannot start: that fails the step for now, never for good.
+/// Out of descriptors, a jq or parser helper cannot start: that fails the step for now, never for
+/// good.
 /// These tests lower the whole test process's descriptor limit for a moment, so they run alone
 /// (`Timing` in the name puts them in `make test`'s serial phase).
 @Suite(.serialized, .timeLimit(.minutes(2)))
@@ -41,6 +42,16 @@ struct DescriptorExhaustionTimingTests {
         restore(saved)
         #expect(result == .failure(.unavailable("cannot create a pipe: Too many open files")))
         #expect(try await pool.evaluate(".x", input: ["x": 1], timeout: .seconds(10)) == [1])
+    }
+
+    @Test func aParserThatCannotStartForWantOfDescriptorsIsUnavailableThenStartsOnceThereAreSome() async throws {
+        let pool = ParserPool(executable: try parserExecutable())
+        let document = SampleDocuments.html("back", title: "x")
+        let saved = try exhaustDescriptors()
+        let result = await parseOutcome(pool, document)
+        restore(saved)
+        #expect(result == .failure(.unavailable("cannot create a pipe: Too many open files")))
+        #expect(try await parseOutcome(pool, document).get().text == "back")
     }
 
     @Test func aTransformStepOutOfDescriptorsIsRetriedByTheEngineAndCompletes() async throws {

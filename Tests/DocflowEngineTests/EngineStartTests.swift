@@ -264,7 +264,8 @@ import Testing
     @Test func everyStepTypeDeclaresWhereItRunsItsEffectsAndItsDeadline() {
         let declared = Dictionary(uniqueKeysWithValues: StepType.allCases.map { ($0, $0.capabilities) })
         let jq = StepCapabilities(placement: .executionThread, effects: .none, deadline: .executor)
-        let reads = StepCapabilities(placement: .sharedExecutor, effects: .none, deadline: .engine)
+        // A parse step kills its parser at its deadline; the document it fetches has curl's timeout.
+        let reads = StepCapabilities(placement: .sharedExecutor, effects: .none, deadline: .executor)
         let sends = StepCapabilities(placement: .sharedExecutor, effects: .external, deadline: .engine)
         #expect(
             declared == [

@@ -23,7 +23,7 @@ import Testing
         defer { jq.shutdown() }
         let executors = Worker.stepExecutors(
             ServiceConfiguration(), store: store, jq: jq, http: CurlClient(policy: OutboundPolicy()),
-            extraction: NoExtractionService())
+            extraction: NoExtractionService(), logger: Logger(label: "test"))
         for type in StepType.allCases {
             #expect(executors[type] != nil, "no executor for \(type.rawValue) steps")
             // Steps that may run before their start is committed only read: every type that sends

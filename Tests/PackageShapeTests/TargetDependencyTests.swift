@@ -19,6 +19,14 @@ struct TargetDependencyTests {
         #expect(closure.targets.isDisjoint(with: ["DocflowStore", "CCurl"]), "\(closure)")
     }
 
+    @Test func theParserHelperLinksTheDocumentReadersAndNothingOfTheServers() throws {
+        let closure = try Manifest.shared.get().closure(of: "docflow-parse")
+        #expect(closure.targets.contains("DocflowDocuments"))
+        #expect(closure.packages.isDisjoint(with: ["GRDB.swift", "hummingbird", "swift-nio"]), "\(closure)")
+        #expect(
+            closure.targets.isDisjoint(with: ["DocflowStore", "DocflowEngine", "CCurl", "CRabbitMQ"]), "\(closure)")
+    }
+
     @Test func theBenchmarkStartsDocflowRatherThanLinkingIt() throws {
         let closure = try Manifest.shared.get().closure(of: "docflow-bench")
         #expect(!closure.targets.contains("DocflowService"))

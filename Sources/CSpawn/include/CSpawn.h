@@ -16,4 +16,11 @@ int docflow_pipe_cloexec(int fds[2]);
 /// close-on-exec, for those a library opened without (swift-nio's sockets and epoll instances).
 int docflow_mark_cloexec_from(unsigned int from);
 
+/// prctl(PR_SET_PDEATHSIG, signal): the calling process gets `signal` when the thread that
+/// started it ends (prctl is variadic, which Swift cannot call).
+int docflow_set_parent_death_signal(int signal);
+
+/// close_range(from, ~0U, 0): closes every descriptor from `from` up.
+int docflow_close_from(unsigned int from);
+
 #endif

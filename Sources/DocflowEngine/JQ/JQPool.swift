@@ -52,18 +52,7 @@ package final class JQPool: Sendable {
 
     /// `DOCFLOW_JQ_PATH`, else `docflow-jq` beside the running executable, else on the PATH.
     package static var defaultExecutable: String {
-        if let path = ProcessInfo.processInfo.environment["DOCFLOW_JQ_PATH"], !path.isEmpty { return path }
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("docflow-jq").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        let build = URL(fileURLWithPath: Bundle.main.bundlePath).appendingPathComponent("docflow-jq").path
-        if FileManager.default.isExecutableFile(atPath: build) { return build }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for folder in path.split(separator: ":")
-        where FileManager.default.isExecutableFile(atPath: "\(folder)/docflow-jq") {
-            return "\(folder)/docflow-jq"
-        }
-        return "docflow-jq"
+        HelperProcess.locate("docflow-jq", variable: "DOCFLOW_JQ_PATH")
     }
 
     /// A worker's thread to run a task on, each in turn. A task there sends its programs

@@ -349,11 +349,12 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
             startRunning()
         }
         guard !inFlight.isEmpty else { return }
-        do throws(JQError) {
+        do throws(HelperProcess.SpawnError) {
             let started = try HelperProcess.spawn(executable)
             helper = started
             logger.debug("started a jq helper", metadata: ["pid": "\(started.pid)", "worker": "\(index)"])
         } catch {
+            let error = JQError.unavailable(error.message)
             logger.error("cannot start a jq helper", metadata: ["worker": "\(index)", "error": "\(error)"])
             for request in inFlight { finish(request, .failure(error)) }
             inFlight.removeAll()
@@ -480,6 +481,6 @@ final class JQWorker: TaskExecutor, @unchecked Sendable {
         output.removeAll(keepingCapacity: true)
         replies.removeAll(keepingCapacity: true)
         (written, replyStart, scanned) = (0, 0, 0)
-        return helper.end()
+        return "the jq process \(helper.end())"
     }
 }

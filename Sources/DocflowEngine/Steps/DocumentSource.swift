@@ -123,12 +123,15 @@ package struct DocumentSource: Sendable {
     }
 }
 
-/// `parse`: reads the trigger's document and outputs its text, pages and metadata.
+/// `parse`: reads the trigger's document and outputs its text, pages and metadata. PDF, DOCX and
+/// HTML are parsed in a helper process (`ParserPool`), which is killed at the step's deadline.
 package struct ParseStep: StepExecutor {
     let source: DocumentSource
+    let parser: ParserPool
 
-    package init(source: DocumentSource) {
+    package init(source: DocumentSource, parser: ParserPool) {
         self.source = source
+        self.parser = parser
     }
 
     package func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
@@ -138,7 +141,32 @@ package struct ParseStep: StepExecutor {
     func parse(_ context: StepContext) async throws(StepError) -> ParsedDocument {
         let trigger = context.json["trigger"] ?? .null
         let loaded = try await source.load(trigger, timeout: context.remaining)
-        // Parsing is CPU-bound and blocking (poppler): keep it off the concurrency pool.
+        let what = loaded.url.map(CurlClient.redacted) ?? "the trigger's document"
+        let format = DocumentParser.detectType(loaded.data, declared: loaded.fileType, url: loaded.url)
+        guard let format, ParserPool.isolatedFormats.contains(format) else {
+            return try await parseHere(loaded, what: what)
+        }
+        let request = ParseRequest(
+            data: loaded.data, fileType: loaded.fileType, url: loaded.url, documentID: loaded.documentID)
+        do {
+            return try await parser.parse(request, deadline: context.deadline)
+        } catch .timeout(let waiting) {
+            throw StepError(
+                waiting
+                    ? "parsing timed out after \(context.timeout.milliseconds) ms waiting for one of the \(parser.processes) parsers (--parse-processes)"
+                    : "parsing timed out after \(context.timeout.milliseconds) ms; the parser was stopped")
+        } catch .cancelled {
+            throw StepError("cancelled", retryable: false)
+        } catch .unavailable(let reason) {
+            // No descriptors or processes left for a helper: docflow's trouble, which passes.
+            throw StepError(ParserError.unavailable(reason).description, transient: true)
+        } catch {
+            throw StepError("cannot parse \(what): \(error.description)", retryable: false)
+        }
+    }
+
+    /// Text, Markdown, CSV and JSON: read in linear time, off the concurrency pool.
+    private func parseHere(_ loaded: DocumentSource.Loaded, what: String) async throws(StepError) -> ParsedDocument {
         let result: Result<ParsedDocument, DocumentError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
@@ -152,7 +180,6 @@ package struct ParseStep: StepExecutor {
         case .success(let document):
             return document
         case .failure(let error):
-            let what = loaded.url.map(CurlClient.redacted) ?? "the trigger's document"
             throw StepError("cannot parse \(what): \(error.message)", retryable: false)
         }
     }

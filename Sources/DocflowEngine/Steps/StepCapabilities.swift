@@ -31,7 +31,7 @@ package struct StepCapabilities: Sendable, Equatable, CustomStringConvertible {
         /// The engine races the step against a timer and gives up on it.
         case engine
         /// The executor stops its own work at `StepContext.deadline` (the jq pool kills the
-        /// program): no timer of the engine's.
+        /// program, the parser pool its helper): no timer of the engine's.
         case executor
     }
 
@@ -55,7 +55,7 @@ extension StepType {
         case .transform, .condition:
             StepCapabilities(placement: .executionThread, effects: .none, deadline: .executor)
         case .parse:
-            StepCapabilities(placement: .sharedExecutor, effects: .none, deadline: .engine)
+            StepCapabilities(placement: .sharedExecutor, effects: .none, deadline: .executor)
         case .extract, .integration:
             StepCapabilities(placement: .sharedExecutor, effects: .external, deadline: .engine)
         }

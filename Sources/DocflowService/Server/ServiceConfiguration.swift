@@ -48,6 +48,12 @@ package struct ServiceConfiguration: Sendable {
     package var jqPath: String?
     /// The longest a jq program runs, whatever its step's `timeout_ms`.
     package var maxJQTimeout = Duration.seconds(10)
+    /// How many documents (PDF, DOCX, HTML) are parsed at once, each in a helper process.
+    package var parseProcesses = ParserPool.defaultProcesses
+    /// Each parser helper's address space, in MiB.
+    package var parseMemoryMiB = ParserPool.defaultMemoryMiB
+    /// The `docflow-parse` helper; by default beside the docflow binary.
+    package var parsePath: String?
     /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
     package var synchronous = "FULL"
     /// How long a graceful shutdown may take before what still runs is cancelled.

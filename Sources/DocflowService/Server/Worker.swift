@@ -102,7 +102,7 @@ final class Worker: Service, Sendable {
     /// The executor of every step type (`StepType.allCases`; a test holds it to that).
     static func stepExecutors(
         _ configuration: ServiceConfiguration, store: Store, jq: JQPool, http: CurlClient,
-        extraction: any ExtractionDelegate
+        extraction: any ExtractionDelegate, logger: Logger
     ) -> StepExecutors {
         var executors = StepExecutors()
         executors.register(.transform, TransformStep(jq: jq))
@@ -112,10 +112,15 @@ final class Worker: Service, Sendable {
             IntegrationStep(
                 store: store, http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom),
                 templateLimits: configuration.templateLimits))
+        let parser = ParserPool(
+            executable: configuration.parsePath ?? ParserPool.defaultExecutable,
+            processes: configuration.parseProcesses, memoryMiB: configuration.parseMemoryMiB,
+            maxOutputBytes: configuration.messageLimits.maxStepOutputBytes, logger: logger)
         let parse = ParseStep(
             source: DocumentSource(
                 http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
-                maxBytes: configuration.maxDocumentBytes))
+                maxBytes: configuration.maxDocumentBytes),
+            parser: parser)
         executors.register(.parse, parse)
         executors.register(
             .extract,
@@ -154,7 +159,7 @@ final class Worker: Service, Sendable {
         let extractionClient = try await APIClient(connection: publishing, queue: names.apiQueue)
         let executors = stepExecutors(
             configuration, store: store, jq: jq, http: CurlClient(policy: outboundPolicy),
-            extraction: AMQPExtractionDelegate(client: extractionClient))
+            extraction: AMQPExtractionDelegate(client: extractionClient), logger: logger)
         let limits = configuration.messageLimits
         let journal = Journal(
             store: store, logger: logger, maxEventBytes: limits.maxMessageBytes, didCommit: { relay.committed($0) })
