@@ -20,11 +20,17 @@ public final class APIClient: Sendable {
 
     private let channel: AMQPChannel
     private let queue: String
+    /// Sent as every request's `user_id`: the broker checks it is the connection's login, and
+    /// docflow attributes the request (and its audit entry) to it.
+    private let userID: String?
     private let waiting = Waiters()
     private let listener: Task<Void, Never>
 
-    /// - Parameter queue: the API queue, `<prefix>.api`.
-    public init(connection: AMQPConnection, queue: String) async throws {
+    /// - Parameters:
+    ///   - queue: the API queue, `<prefix>.api`.
+    ///   - userID: the connection's broker login, to be identified by (nil: anonymous).
+    public init(connection: AMQPConnection, queue: String, userID: String? = nil) async throws {
+        self.userID = userID
         let channel = try await connection.openChannel()
         // Direct reply-to needs the consumer on the channel that publishes the requests.
         let replies = try await channel.consume(queue: "amq.rabbitmq.reply-to", noAck: true)
@@ -83,7 +89,7 @@ public final class APIClient: Sendable {
             exchange: "", routingKey: queue, body: body,
             properties: AMQPProperties(
                 contentType: "application/json", correlationID: correlationID, replyTo: "amq.rabbitmq.reply-to",
-                expiration: String(max(timeout.milliseconds, 1)), messageID: messageID),
+                expiration: String(max(timeout.milliseconds, 1)), messageID: messageID, userID: userID),
             mandatory: true)
         let timer = Task { [waiting, queue] in
             try await Task.sleep(for: timeout)
