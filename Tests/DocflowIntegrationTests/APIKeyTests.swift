@@ -11,17 +11,7 @@ struct APIKeyTests {
     static func start(withTestKey: Bool = true, _ configure: @escaping (inout ServiceConfiguration) -> Void = { _ in })
         async throws -> (TestServer, Int)
     {
-        let port = try freePort()
-        let server = try await TestServer.start(withTestKey: withTestKey) {
-            $0.httpPort = port
-            configure(&$0)
-        }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while (try? await http("GET", port, "/healthz"))?.status != 200 {
-            if ContinuousClock.now > deadline { throw TestFailure("HTTP port \(port) did not come up") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return (server, port)
+        try await TestServer.startWithHTTP(withTestKey: withTestKey, configure)
     }
 
     /// Runs `docflow keys ARGUMENTS --database PATH`; its status, stdout and stderr.

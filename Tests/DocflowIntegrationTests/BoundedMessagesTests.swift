@@ -15,18 +15,10 @@ struct BoundedMessagesTests {
     static func start(_ configure: @escaping (inout ServiceConfiguration) -> Void = { _ in }) async throws
         -> (TestServer, Int)
     {
-        let port = try freePort()
-        let server = try await TestServer.start {
-            $0.httpPort = port
+        try await TestServer.startWithHTTP {
             $0.messageLimits.maxMessageBytes = maxMessageBytes
             configure(&$0)
         }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while (try? await http("GET", port, "/healthz"))?.status != 200 {
-            if ContinuousClock.now > deadline { throw TestFailure("HTTP port \(port) did not come up") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return (server, port)
     }
 
     /// The next status event of `execution` named `event`.

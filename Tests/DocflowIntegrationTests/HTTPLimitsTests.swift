@@ -5,18 +5,8 @@ import NIOCore
 import Testing
 
 /// A test server with an HTTP port and the given limits, answering `/healthz`.
-private func startServer(_ configure: (inout HTTPLimits) -> Void) async throws -> (TestServer, Int) {
-    let port = try freePort()
-    let server = try await TestServer.start {
-        $0.httpPort = port
-        configure(&$0.httpLimits)
-    }
-    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-    while (try? await http("GET", port, "/healthz"))?.status != 200 {
-        if ContinuousClock.now > deadline { throw TestFailure("HTTP port \(port) did not come up") }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return (server, port)
+private func startServer(_ configure: @escaping (inout HTTPLimits) -> Void) async throws -> (TestServer, Int) {
+    try await TestServer.startWithHTTP { configure(&$0.httpLimits) }
 }
 
 @Suite("HTTP limits")

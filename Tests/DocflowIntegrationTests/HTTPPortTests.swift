@@ -7,14 +7,7 @@ import Testing
 @Suite("HTTP port")
 struct HTTPPortTests {
     static func start() async throws -> (TestServer, Int) {
-        let port = try freePort()
-        let server = try await TestServer.start { $0.httpPort = port }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while (try? await http("GET", port, "/healthz"))?.status != 200 {
-            if ContinuousClock.now > deadline { throw TestFailure("HTTP port \(port) did not come up") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return (server, port)
+        try await TestServer.startWithHTTP()
     }
 
     @Test func theAPIIsServedAtTheSeedsPaths() async throws {

@@ -40,6 +40,23 @@ final class TestServer: Sendable {
         return try await TestServer(configuration: configuration, directory: directory)
     }
 
+    /// A test server with an HTTP port, once it answers `/healthz`; the server and its port.
+    static func startWithHTTP(
+        withTestKey: Bool = true, _ configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws -> (TestServer, Int) {
+        let port = try freePort()
+        let server = try await start(withTestKey: withTestKey) {
+            $0.httpPort = port
+            configure(&$0)
+        }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while (try? await http("GET", port, "/healthz"))?.status != 200 {
+            if ContinuousClock.now > deadline { throw TestFailure("HTTP port \(port) did not come up") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (server, port)
+    }
+
     private init(configuration: ServiceConfiguration, directory: URL) async throws {
         var logger = Logger(label: "test.docflow")
         logger.logLevel =
