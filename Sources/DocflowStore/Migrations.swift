@@ -183,6 +183,21 @@ enum Migrations {
             // One live key per name, so a name says which key acted.
             try db.execute(sql: "CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL")
         }
+        migrator.registerMigration("v8: webhook signatures seen") { db in
+            // A signed webhook request is accepted once: a hash of its signature per workflow, with
+            // the execution it started, until its timestamp leaves the window.
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_signatures_seen (
+                        workflow_id TEXT NOT NULL,
+                        digest BLOB NOT NULL,
+                        execution_id TEXT NOT NULL,
+                        signed_at INTEGER NOT NULL,
+                        PRIMARY KEY (workflow_id, digest)
+                    )
+                    """)
+            try db.execute(sql: "CREATE INDEX webhook_signatures_seen_by_age ON webhook_signatures_seen (signed_at)")
+        }
         return migrator
     }
 }
