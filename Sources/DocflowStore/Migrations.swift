@@ -202,6 +202,21 @@ enum Migrations {
             try db.execute(sql: "CREATE INDEX audit_log_resource ON audit_log (resource_type, resource_id, id)")
             try db.execute(sql: "CREATE INDEX audit_log_actor ON audit_log (actor, id)")
         }
+        migrator.registerMigration("v8: webhook signatures seen") { db in
+            // A signed webhook request is accepted once: a hash of its signature per workflow, with
+            // the execution it started, until its timestamp leaves the window.
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_signatures_seen (
+                        workflow_id TEXT NOT NULL,
+                        digest BLOB NOT NULL,
+                        execution_id TEXT NOT NULL,
+                        signed_at INTEGER NOT NULL,
+                        PRIMARY KEY (workflow_id, digest)
+                    )
+                    """)
+            try db.execute(sql: "CREATE INDEX webhook_signatures_seen_by_age ON webhook_signatures_seen (signed_at)")
+        }
         return migrator
     }
 }

@@ -20,10 +20,12 @@ final class TestServer: Sendable {
 
     var names: Names { configuration.names }
 
-    /// - Parameter withTestKey: whether the database holds `testAPIKey` before the server starts.
-    static func start(withTestKey: Bool = true, _ configure: (inout ServiceConfiguration) -> Void = { _ in })
-        async throws -> TestServer
-    {
+    /// - Parameters:
+    ///   - withTestKey: whether the database holds `testAPIKey` before the server starts.
+    ///   - log: keeps everything the server logs, at every level, instead of the usual output.
+    static func start(
+        withTestKey: Bool = true, log: LogCapture? = nil, _ configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let id = UUID().uuidString.prefix(8).lowercased()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-test-\(id)")
         var configuration = ServiceConfiguration()
@@ -37,7 +39,7 @@ final class TestServer: Sendable {
         configuration.outboundAllow = localServerRanges
         configure(&configuration)
         if withTestKey { try installTestAPIKey(databasePath: configuration.databasePath) }
-        return try await TestServer(configuration: configuration, directory: directory)
+        return try await TestServer(configuration: configuration, directory: directory, log: log)
     }
 
     /// A test server with an HTTP port, once it answers `/healthz`; the server and its port.
@@ -57,11 +59,17 @@ final class TestServer: Sendable {
         return (server, port)
     }
 
-    private init(configuration: ServiceConfiguration, directory: URL) async throws {
-        var logger = Logger(label: "test.docflow")
-        logger.logLevel =
-            ProcessInfo.processInfo.environment["DOCFLOW_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
-            ?? .warning
+    private init(configuration: ServiceConfiguration, directory: URL, log: LogCapture?) async throws {
+        var logger: Logger
+        if let log {
+            logger = Logger(label: "test.docflow", factory: log.handler(label:))
+            logger.logLevel = .trace
+        } else {
+            logger = Logger(label: "test.docflow")
+            logger.logLevel =
+                ProcessInfo.processInfo.environment["DOCFLOW_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
+                ?? .warning
+        }
         self.configuration = configuration
         self.directory = directory
         let server = try DocflowServer(configuration: configuration, logger: logger, handleSignals: false)

@@ -31,20 +31,16 @@ public struct Integration: Sendable, Equatable {
 
     public static let mask = "********"
 
-    /// The seed's integration object with secrets masked (contract section 6): a Slack
-    /// `webhook_url`, a webhook's header values and its signing `secret`.
+    /// The seed's integration object with secrets masked (contract section 6): every field of
+    /// `secretKeys(of:)`, a Slack `webhook_url`, a webhook's header values and its signing `secret`.
     public func json() -> JSONValue {
         var config = self.config
-        switch type {
-        case .slack:
-            if config["webhook_url"] != nil { config["webhook_url"] = .string(Self.mask) }
-        case .webhook:
-            if case .object(let headers)? = config["headers"] {
-                config["headers"] = .object(headers.mapValues { _ in .string(Self.mask) })
+        for key in Self.secretKeys(of: type) {
+            switch config[key] {
+            case nil, .null?: break
+            case .object(let values)?: config[key] = .object(values.mapValues { _ in .string(Self.mask) })
+            default: config[key] = .string(Self.mask)
             }
-            if config["secret"] != nil { config["secret"] = .string(Self.mask) }
-        case .email:
-            break
         }
         return [
             "id": .string(id),

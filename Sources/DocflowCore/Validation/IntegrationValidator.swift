@@ -12,7 +12,9 @@ public enum IntegrationValidator {
     public static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     /// A create body, or an update merged over `existing`: fields given replace, `config` keys
-    /// given replace, and a masked secret sent back keeps the stored one. Templates (`config.template`,
+    /// given replace, and a masked secret sent back keeps the stored one, unless the update moves
+    /// the integration to another scheme, host or port: then every stored secret must be sent
+    /// again (`Integration.rebindingProblems`). Templates (`config.template`,
     /// an email's `config.subject`) are held to `templateLimits`.
     public static func validate(
         _ body: JSONValue, existing: Integration? = nil, templateLimits: TemplateLimits = TemplateLimits()
@@ -58,11 +60,14 @@ public enum IntegrationValidator {
         var config = existing?.config ?? [:]
         switch fields["config"] {
         case .object(let given)?:
-            if existing != nil, existing?.type == type {
+            if let existing, existing.type == type {
                 config = merge(given, over: config)
+                details += Integration.rebindingProblems(
+                    type: existing.type, stored: existing.config, given: given, merged: config)
             } else {
                 config = given
             }
+            if let type { details += maskedWithoutValue(config, type: type) }
         case nil, .null?: if existing == nil { fail("config", "is required") }
         default: fail("config", "must be an object")
         }
@@ -89,6 +94,26 @@ public enum IntegrationValidator {
             }
         }
         return result
+    }
+
+    /// The mask where no stored secret stands behind it (a create, a new header, a changed type):
+    /// it would be stored, and sent, as the literal mask.
+    private static func maskedWithoutValue(_ config: [String: JSONValue], type: IntegrationType) -> [FieldError] {
+        var problems: [FieldError] = []
+        let message = "is the mask of a stored secret, but none is stored here: send the value"
+        for key in Integration.secretKeys(of: type) {
+            switch config[key] {
+            case .string(Integration.mask)?:
+                problems.append(FieldError(field: "config.\(key)", message: message))
+            case .object(let values)?:
+                for (name, value) in values.sorted(by: { $0.key < $1.key }) where value == .string(Integration.mask) {
+                    problems.append(FieldError(field: "config.\(key).\(name)", message: message))
+                }
+            default:
+                break
+            }
+        }
+        return problems
     }
 
     private static func check(

@@ -12,11 +12,15 @@ package struct HTTPRequest: Sendable {
     package var timeout: Duration
     /// Larger responses fail the transfer.
     package var maxResponseBytes: Int
+    /// Names of headers that carry secrets (compared without case): sent to the URL's own scheme,
+    /// host and port only, and dropped when a redirect leads anywhere else.
+    package var secretHeaders: Set<String>
 
     package init(
         method: String = "GET", url: String, headers: [(String, String)] = [], body: Data? = nil,
-        timeout: Duration = .seconds(30), maxResponseBytes: Int = 10 * 1024 * 1024
+        timeout: Duration = .seconds(30), maxResponseBytes: Int = 10 * 1024 * 1024, secretHeaders: Set<String> = []
     ) {
+        self.secretHeaders = Set(secretHeaders.map { $0.lowercased() })
         self.method = method
         self.url = url
         self.headers = headers
@@ -83,7 +87,7 @@ package final class CurlClient: Sendable {
     }
 
     /// Sends a request, following up to 3 redirects; every connection, to the first host and to
-    /// each redirect's, is checked against the policy.
+    /// each redirect's, is checked against the policy. Errors name the URL through `redacted`.
     package func perform(_ request: HTTPRequest) async throws(TransferError) -> HTTPResponse {
         let deadline = ContinuousClock.now.advanced(by: request.timeout)
         var current = request
@@ -96,6 +100,9 @@ package final class CurlClient: Sendable {
             {
                 current.method = "GET"
                 current.body = nil
+            }
+            if Self.origin(next) != Self.origin(current.url) {
+                current.headers.removeAll { current.secretHeaders.contains($0.0.lowercased()) }
             }
             current.url = next
         }
@@ -236,9 +243,12 @@ package final class CurlClient: Sendable {
         return try result.get()
     }
 
+    /// `what` names the destination through `redacted` only.
     private static func error(_ code: CURLcode, gate: Gate, what: String) -> TransferError {
         // Every address curl tried was refused: curl reports that as a failed connect.
         if gate.opened == 0, let refusal = gate.refusals.first { return .refused(refusal) }
+        // curl_easy_strerror is a fixed sentence per code. CURLOPT_ERRORBUFFER is never set: its
+        // detailed text can quote the URL, and with it a secret in the path or query.
         let reason = String(cString: curl_easy_strerror(code))
         switch code {
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: return .invalid("\(what): \(reason)")
@@ -246,14 +256,34 @@ package final class CurlClient: Sendable {
         }
     }
 
-    /// The URL without user and password, for logs and errors.
+    /// The URL as errors and logs may show it: scheme, host and port, then `/…` when it had a
+    /// path, query or fragment. User, password, path and query can each carry a secret (a Slack
+    /// webhook's path is its token, a presigned URL's query is its key), so none is shown; a
+    /// `file:` URL keeps its path, which names a file below the document root and nothing more.
     package static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.user != nil || components.password != nil else {
-            return url
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            return "a URL that does not parse"
         }
-        components.user = nil
-        components.password = nil
-        return components.string ?? url
+        if scheme == "file" {
+            return "file://" + components.path
+        }
+        guard let host = components.host, !host.isEmpty else { return "\(scheme): URL without a host" }
+        var origin = "\(scheme)://\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)"
+        if let port = components.port { origin += ":\(port)" }
+        let rest = !components.percentEncodedPath.isEmpty && components.percentEncodedPath != "/"
+        if rest || components.percentEncodedQuery != nil || components.percentEncodedFragment != nil {
+            origin += "/…"
+        }
+        return origin
+    }
+
+    /// Scheme, host and port: where a secret header may go. A redirect elsewhere drops them.
+    package static func origin(_ url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return "\(scheme)://\(host):\(port)"
     }
 }
 

@@ -30,9 +30,19 @@ package enum WebhookSignature {
         }
     }
 
+    /// A signature that matched.
+    package struct Verified: Sendable, Equatable {
+        /// The header's `t`, unix seconds.
+        package var timestamp: Int
+        /// SHA-256 of the matching `v1` MAC: the same for every copy of one signed request (the
+        /// MAC covers `t` and the body), whatever else the header carries.
+        package var digest: Data
+    }
+
     /// Checks a signature header in constant time.
+    @discardableResult
     package static func verify(_ header: String?, body: some DataProtocol, secret: String, now: Date = Date())
-        throws(Failure)
+        throws(Failure) -> Verified
     {
         guard let header, !header.isEmpty else { throw .missing }
         var timestamp: Int?
@@ -51,10 +61,11 @@ package enum WebhookSignature {
         let message = signed(body, timestamp)
         let key = key(secret)
         guard
-            signatures.contains(where: {
+            let match = signatures.first(where: {
                 HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: message, using: key)
             })
         else { throw .mismatch }
+        return Verified(timestamp: timestamp, digest: Data(SHA256.hash(data: match)))
     }
 
     private static func signed(_ body: some DataProtocol, _ timestamp: Int) -> Data {

@@ -7,7 +7,8 @@ import Foundation
 ///
 /// 5xx, 429 (after its `Retry-After`) and network errors are retried under the step's policy,
 /// three attempts when it sets none; other 4xx fail at once. The response's status and the start
-/// of its body go into the step's output or error.
+/// of its body go into the step's output or error. Errors name the integration by id and its
+/// destination only through `CurlClient.redacted`: a Slack `webhook_url` is itself a secret.
 package struct IntegrationStep: StepExecutor {
     /// Where email goes out.
     package struct Mail: Sendable {
@@ -90,8 +91,12 @@ package struct IntegrationStep: StepExecutor {
             ("X-Docflow-Step", context.stepID),
             ("Idempotency-Key", "\(context.executionID):\(context.stepID)"),
         ]
+        var secretHeaders: Set<String> = []
         for (name, value) in integration.config["headers"]?.objectValue ?? [:] {
-            if let value = value.stringValue { headers.append((name, value)) }
+            if let value = value.stringValue {
+                headers.append((name, value))
+                secretHeaders.insert(name)
+            }
         }
         if let secret = integration.config["secret"]?.stringValue, !secret.isEmpty {
             headers.append(
@@ -104,7 +109,7 @@ package struct IntegrationStep: StepExecutor {
         return try await send(
             HTTPRequest(
                 method: method, url: integration.config["url"]?.stringValue ?? "", headers: headers,
-                body: method == "GET" ? nil : body, timeout: context.remaining),
+                body: method == "GET" ? nil : body, timeout: context.remaining, secretHeaders: secretHeaders),
             integration: integration)
     }
 

@@ -197,7 +197,7 @@ final class Worker: Service, Sendable {
             : HTTPServer(
                 port: configuration.httpPort, limits: configuration.httpLimits,
                 authentication: configuration.authentication, router: router,
-                webhooks: WebhookTrigger(store: store, engine: engine),
+                webhooks: WebhookTrigger(store: store, engine: engine, didCommit: { relay.wake() }),
                 store: store, connections: [consuming, publishing], metrics: metrics, logger: logger)
 
         if http != nil, !configuration.authentication.required {

@@ -2,13 +2,20 @@ import DocflowCore
 import DocflowEngine
 import DocflowStore
 import Foundation
+import GRDB
 
 /// `POST /hooks/{workflow_id}` (contract section 3): starts a `webhook` workflow with the JSON
 /// body as its `trigger_data`, after checking the signature when the workflow has a secret.
-/// An `Idempotency-Key` header makes a resent hook start the workflow once.
+///
+/// A request is started once: a signed request is accepted once per signature (a replay within
+/// its 5-minute window finds the execution it started), and an `Idempotency-Key` header makes a
+/// resent hook start the workflow once. Both answer a repeat 202 with the first execution and
+/// `"duplicate": true`, and start nothing.
 struct WebhookTrigger: Sendable {
     let store: Store
     let engine: Engine
+    /// After a start commits: its status event is in the outbox.
+    let didCommit: @Sendable () -> Void
 
     func handle(workflowID: String, body: Data, signature: String?, idempotencyKey: String?) async throws
         -> APIResponse
@@ -16,9 +23,10 @@ struct WebhookTrigger: Sendable {
         guard let workflow = try await store.read({ db in try WorkflowRepository.fetch(db, id: workflowID) }) else {
             throw APIError.notFound("workflow \(workflowID) does not exist")
         }
+        var verified: WebhookSignature.Verified?
         if let secret = workflow.triggerConfig["secret"]?.stringValue {
             do {
-                try WebhookSignature.verify(signature, body: body, secret: secret)
+                verified = try WebhookSignature.verify(signature, body: body, secret: secret)
             } catch {
                 throw APIError(status: 401, code: "unauthorized", message: error.description)
             }
@@ -40,19 +48,41 @@ struct WebhookTrigger: Sendable {
             }
         }
         let request = StartRequest.webhook(workflow, idempotencyKey: idempotencyKey, triggerData: triggerData)
-        var execution = try await engine.start(request).execution
-        if execution == nil { execution = try await earlier(workflowID: workflowID, claim: request.claim) }
-        guard let execution else { throw APIError.conflict("workflow \(workflowID) is disabled") }
-        return APIResponse(status: 202, body: execution.startedJSON())
+        let engine = self.engine
+        let seen = verified
+        // One transaction for the signature seen, the claim and the start: of concurrent copies
+        // of one request, exactly one starts.
+        let response = try await store.write { db -> APIResponse in
+            if let verified = seen,
+                let earlier = try WebhookSignaturesSeen.execution(db, workflowID: workflowID, digest: verified.digest)
+            {
+                return try Self.duplicate(db, executionID: earlier)
+            }
+            let started = try engine.start(request, in: db).execution
+            var executionID = started?.id
+            if executionID == nil, let claim = request.claim {
+                // Refused: an earlier request with the same Idempotency-Key took the claim.
+                executionID = try TriggerClaims.execution(db, workflowID: workflowID, key: claim)
+            }
+            guard let executionID else { throw APIError.conflict("workflow \(workflowID) is disabled") }
+            if let verified = seen {
+                try WebhookSignaturesSeen.record(
+                    db, workflowID: workflowID, digest: verified.digest, signedAt: verified.timestamp,
+                    executionID: executionID)
+            }
+            if let started { return APIResponse(status: 202, body: started.startedJSON()) }
+            return try Self.duplicate(db, executionID: executionID)
+        }
+        didCommit()
+        return response
     }
 
-    /// The execution an earlier delivery of the same hook started.
-    private func earlier(workflowID: String, claim: String?) async throws -> Execution? {
-        guard let claim else { return nil }
-        return try await store.read { db in
-            try TriggerClaims.execution(db, workflowID: workflowID, key: claim).flatMap {
-                try ExecutionRepository.fetch(db, id: $0)
-            }
-        }
+    /// The answer to a repeat: the execution the first request started, as it stands now.
+    private static func duplicate(_ db: GRDB.Database, executionID: String) throws -> APIResponse {
+        var body =
+            try ExecutionRepository.fetch(db, id: executionID)?.startedJSON().objectValue
+            ?? ["execution_id": .string(executionID)]
+        body["duplicate"] = true
+        return APIResponse(status: 202, body: .object(body))
     }
 }
