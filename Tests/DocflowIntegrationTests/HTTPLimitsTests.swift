@@ -107,6 +107,28 @@ struct HTTPLimitsTimingTests {
     }
 }
 
+@Suite("HTTP limits: idle connections give way")
+struct HTTPIdleEvictionTests {
+    @Test func idleConnectionsAtTheCapGiveWayToANewRequest() async throws {
+        let cap = 4
+        // Idle connections would hold their places for the whole read timeout: 30 s.
+        let (server, port) = try await startServer {
+            $0.maxConnections = cap
+            $0.readTimeout = .seconds(30)
+        }
+        let idle = try (0..<(cap * 3)).map { _ in try RawConnection(port: port) }
+        try await Task.sleep(for: .milliseconds(500))
+        let started = ContinuousClock.now
+        let fresh = try RawConnection(port: port)
+        fresh.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await fresh.readResponse(within: .seconds(20)).hasPrefix("HTTP/1.1 200"))
+        #expect(ContinuousClock.now - started < .seconds(10), "a health check waited for idle connections")
+        // The oldest idle ones were closed to make room.
+        #expect(await idle[0].waitForClose(within: .seconds(5)) != nil)
+        try await server.stop()
+    }
+}
+
 /// Sockets this process holds whose local port is `port`: the server's accepted connections.
 /// A connection still in the listen backlog has no file yet (inode 0), so it does not count.
 private func openServerSockets(port: Int) throws -> Int {

@@ -12,12 +12,16 @@ final class HTTPConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannel
 
     private let readTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    /// Told when the connection starts and stops waiting, so a waiting one can give way.
+    private let openConnections: OpenConnections?
     private var timeouts: HTTPConnectionTimeouts?
     private var timer: Scheduled<Void>?
+    private var waiting = true
 
-    init(readTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(readTimeout: TimeAmount, idleTimeout: TimeAmount, openConnections: OpenConnections? = nil) {
         self.readTimeout = readTimeout
         self.idleTimeout = idleTimeout
+        self.openConnections = openConnections
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -71,6 +75,11 @@ final class HTTPConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannel
     }
 
     private func apply(_ action: HTTPConnectionTimeouts.Action?, context: ChannelHandlerContext) {
+        let nowWaiting = timeouts.map { $0.phase != .answering } ?? true
+        if nowWaiting != waiting {
+            waiting = nowWaiting
+            openConnections?.setWaiting(context.channel, nowWaiting)
+        }
         switch action {
         case .schedule(let deadline):
             timer?.cancel()

@@ -113,12 +113,13 @@ final class HTTPServer: Service, Sendable {
             return Self.json(await router.handle(apiRequest))
         }
         let boundPort = self.boundPort
+        let openConnections = OpenConnections(cap: limits.maxConnections)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 HTTPConnectionTimeoutHandler(
-                    readTimeout: TimeAmount(limits.readTimeout), idleTimeout: TimeAmount(limits.idleTimeout))
+                    readTimeout: TimeAmount(limits.readTimeout), idleTimeout: TimeAmount(limits.idleTimeout),
+                    openConnections: openConnections)
             ])
-        let openConnections = OpenConnections(cap: limits.maxConnections)
         application = Application(
             responder: responder,
             server: HTTPServerBuilder { responder in
