@@ -57,13 +57,13 @@ struct Serve: AsyncParsableCommand {
         help:
             "Comma-separated broker users who may call GET routes over AMQP, by the user_id property; unset: anyone (DOCFLOW_AMQP_READ_USERS)."
     )
-    var amqpReadUsers = env("DOCFLOW_AMQP_READ_USERS")
+    var amqpReadUsers: String?
 
     @Option(
         help:
             "Comma-separated broker users who may call every route over AMQP, by the user_id property; unset: anyone (DOCFLOW_AMQP_WRITE_USERS)."
     )
-    var amqpWriteUsers = env("DOCFLOW_AMQP_WRITE_USERS")
+    var amqpWriteUsers: String?
 
     @Option(help: "SMTP server for email integrations, smtp:// or smtps:// (DOCFLOW_SMTP_URL).")
     var smtpURL: String?
@@ -175,7 +175,8 @@ struct Serve: AsyncParsableCommand {
             list.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
         }
         configuration.amqpAuthorization = AMQPAuthorization(
-            readUsers: users(amqpReadUsers), writeUsers: users(amqpWriteUsers))
+            readUsers: users(amqpReadUsers ?? env("DOCFLOW_AMQP_READ_USERS")),
+            writeUsers: users(amqpWriteUsers ?? env("DOCFLOW_AMQP_WRITE_USERS")))
         configuration.httpLimits.readTimeout = .seconds(httpReadTimeoutSeconds)
         configuration.httpLimits.idleTimeout = .seconds(httpIdleTimeoutSeconds)
         configuration.httpLimits.maxConnections = httpMaxConnections
