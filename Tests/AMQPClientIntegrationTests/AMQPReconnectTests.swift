@@ -22,7 +22,7 @@ struct AMQPReconnectTests {
         #expect(String(decoding: before.body, as: UTF8.self) == "before")
         before.ack()
 
-        try closeConnection(named: name)
+        try await closeConnection(named: name)
         try await waitFor { connection.connectCount >= 2 }
 
         try await channel.publish(AMQPMessage(routingKey: queue, body: Data("after".utf8)))
@@ -69,7 +69,7 @@ struct DisruptiveAMQPTests {
         let consumer = try await channel.consume(queue: queue)
         var iterator = consumer.makeAsyncIterator()
 
-        try shell("rabbitmqctl", "-q", "close_all_connections", "docflow test: reconnect")
+        try await shell("rabbitmqctl", "-q", "close_all_connections", "docflow test: reconnect")
         try await waitFor { connection.connectCount >= 2 && connection.isConnected }
 
         try await channel.publish(AMQPMessage(routingKey: queue, body: Data("again".utf8), mandatory: true))
@@ -81,13 +81,13 @@ struct DisruptiveAMQPTests {
 }
 
 /// Closes this test's connection from the broker side, as `close_all_connections` does for all.
-func closeConnection(named name: String) throws {
-    let listing = try shell("rabbitmqctl", "-q", "list_connections", "pid", "client_properties")
+func closeConnection(named name: String) async throws {
+    let listing = try await shell("rabbitmqctl", "-q", "list_connections", "pid", "client_properties")
     let lines = listing.split(separator: "\n").filter { $0.contains("\"\(name)\"") }
     guard let line = lines.first, let pid = line.split(separator: "\t").first else {
         throw AMQPError.timeout("no connection named \(name) in: \(listing)")
     }
-    try shell("rabbitmqctl", "-q", "close_connection", String(pid), "docflow test: reconnect")
+    try await shell("rabbitmqctl", "-q", "close_connection", String(pid), "docflow test: reconnect")
 }
 
 func waitFor(timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {

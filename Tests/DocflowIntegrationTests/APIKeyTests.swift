@@ -1,6 +1,7 @@
 import DocflowCore
 import DocflowService
 import DocflowStore
+import DocflowTestSupport
 import Foundation
 import Testing
 
@@ -15,22 +16,9 @@ struct APIKeyTests {
     }
 
     /// Runs `docflow keys ARGUMENTS --database PATH`; its status, stdout and stderr.
-    static func keys(_ arguments: [String], database: String) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ExternalServer.binary)
-        process.arguments = ["keys"] + arguments + ["--database", database]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: output, as: UTF8.self),
-            String(decoding: error, as: UTF8.self)
-        )
+    static func keys(_ arguments: [String], database: String) async throws -> (status: Int32, out: String, err: String) {
+        let result = try await runProcess(ExternalServer.binary, ["keys"] + arguments + ["--database", database])
+        return (result.status, result.stdout, result.stderr)
     }
 
     @Test func withoutAnyKeyTheAPIRefusesEveryoneAndSaysHowToMakeOne() async throws {
@@ -59,7 +47,7 @@ struct APIKeyTests {
     @Test func aKeyMadeWithTheCLIOpensTheAPIUntilItIsRevoked() async throws {
         let (server, port) = try await Self.start(withTestKey: false)
         let database = server.configuration.databasePath
-        let made = try Self.keys(["create", "--name", "deploy-bot", "--scope", "write"], database: database)
+        let made = try await Self.keys(["create", "--name", "deploy-bot", "--scope", "write"], database: database)
         #expect(made.status == 0, "\(made.err)")
         let key = made.out.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(key.hasPrefix("dfk_"))
@@ -69,12 +57,12 @@ struct APIKeyTests {
             "POST", port, "/api/workflows", json: seedCreateWorkflow, headers: ["Authorization": "Bearer \(key)"])
         #expect(created.status == 201)
         // A second key of the same live name is refused.
-        let again = try Self.keys(["create", "--name", "deploy-bot", "--scope", "read"], database: database)
+        let again = try await Self.keys(["create", "--name", "deploy-bot", "--scope", "read"], database: database)
         #expect(again.status != 0)
         #expect(again.err.contains("deploy-bot"))
 
         // The list names the key and never shows its secret.
-        let listed = try Self.keys(["list"], database: database)
+        let listed = try await Self.keys(["list"], database: database)
         #expect(listed.status == 0)
         #expect(listed.out.contains("deploy-bot") && listed.out.contains("write") && listed.out.contains("live"))
         let secret = String(key.split(separator: "_").last!)
@@ -83,18 +71,18 @@ struct APIKeyTests {
         #expect(stored.count == 1)
         #expect(stored[0].secretSHA256 != Data(secret.utf8))
 
-        let revoked = try Self.keys(["revoke", "deploy-bot"], database: database)
+        let revoked = try await Self.keys(["revoke", "deploy-bot"], database: database)
         #expect(revoked.status == 0, "\(revoked.err)")
         let after = try await http("GET", port, "/api/workflows", headers: ["Authorization": "Bearer \(key)"])
         #expect(after.status == 401)
         #expect(after.body?["error"]?["message"]?.stringValue?.contains("revoked") == true)
-        #expect(try Self.keys(["list"], database: database).out.contains("revoked"))
+        #expect(try await Self.keys(["list"], database: database).out.contains("revoked"))
         try await server.stop()
     }
 
     @Test func aReadKeyReadsButCannotWrite() async throws {
         let (server, port) = try await Self.start()
-        let made = try Self.keys(
+        let made = try await Self.keys(
             ["create", "--name", "dashboard", "--scope", "read"], database: server.configuration.databasePath)
         let key = made.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let reader = ["Authorization": "Bearer \(key)"]

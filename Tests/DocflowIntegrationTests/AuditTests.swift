@@ -109,9 +109,9 @@ struct AuditTests {
     @Test func keyChangesByTheCLIAreRecorded() async throws {
         let (server, port) = try await APIKeyTests.start()
         let database = server.configuration.databasePath
-        let made = try APIKeyTests.keys(["create", "--name", "ci", "--scope", "read"], database: database)
+        let made = try await APIKeyTests.keys(["create", "--name", "ci", "--scope", "read"], database: database)
         #expect(made.status == 0)
-        _ = try APIKeyTests.keys(["revoke", "ci"], database: database)
+        _ = try await APIKeyTests.keys(["revoke", "ci"], database: database)
         let log = try await http("GET", port, "/api/audit?resource_type=api_key")
         let entries = try #require(log.body?["entries"]?.arrayValue)
         #expect(entries.map { $0["action"] } == ["revoke", "create"])

@@ -12,7 +12,7 @@ struct BrokerHeartbeatTests {
             defer { Task { await child.remove() } }
             try await waitUntilReady(port: port, child: child)
             // The broker's own view: the `timeout` column of its connections, in seconds.
-            let listing = try shell("rabbitmqctl", "-q", "list_connections", "client_properties", "timeout")
+            let listing = try await shell("rabbitmqctl", "-q", "list_connections", "client_properties", "timeout")
             for role in ["consume", "publish"] {
                 let line = listing.split(separator: "\n").first { $0.contains("\"\(child.prefix) \(role)\"") }
                 let timeout = line.flatMap { $0.split(separator: "\t").last }.map(String.init)

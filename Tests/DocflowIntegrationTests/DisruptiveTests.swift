@@ -9,7 +9,7 @@ struct DisruptiveReadinessTests {
     @Test func readyzIs503WhileTheBrokerIsStopped() async throws {
         let (server, port) = try await HTTPPortTests.start()
         #expect(try await http("GET", port, "/readyz").status == 200)
-        _ = try shell("rabbitmqctl", "stop_app")
+        _ = try await shell("rabbitmqctl", "stop_app")
         var status = 0
         for _ in 0..<200 {
             status = try await http("GET", port, "/readyz").status
@@ -17,8 +17,8 @@ struct DisruptiveReadinessTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         let body = try await http("GET", port, "/readyz").body
-        _ = try shell("rabbitmqctl", "start_app")
-        _ = try shell("rabbitmqctl", "await_startup")
+        _ = try await shell("rabbitmqctl", "start_app")
+        _ = try await shell("rabbitmqctl", "await_startup")
         #expect(status == 503)
         #expect(body?["broker"] == false)
         #expect(body?["database"] == true)

@@ -66,7 +66,8 @@ final class RecordingHTTPServer: Sendable {
             onServerRunning: { [self] channel in self.portBox.withLock { $0 = channel.localAddress?.port } },
             logger: logger)
         task.withLock { $0 = Task { try? await application.runService(gracefulShutdownSignals: []) } }
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        // Generous: on a loaded machine with hundreds of tests in parallel, starting takes a while.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while portBox.withLock({ $0 }) == nil {
             if ContinuousClock.now > deadline { throw TestFailure("the recording HTTP server did not start") }
             try await Task.sleep(for: .milliseconds(10))
