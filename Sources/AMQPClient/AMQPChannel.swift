@@ -24,6 +24,14 @@ public struct AMQPChannel: Sendable {
         }
     }
 
+    /// Asks whether a queue exists, whatever its arguments (a passive declare), and how full it
+    /// is; throws `NOT_FOUND` (and the channel reopens) when it does not. Not remembered.
+    public func inspectQueue(_ name: String) async throws -> AMQPQueueInfo {
+        try await connection.perform { loop, continuation in
+            loop.inspectQueue(name, channel: number) { continuation.resume(with: $0) }
+        }
+    }
+
     public func bind(_ binding: AMQPBinding) async throws {
         try await connection.perform { loop, continuation in
             loop.declare(.binding(binding), channel: number) { result in

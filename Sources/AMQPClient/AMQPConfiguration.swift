@@ -1,12 +1,35 @@
 import Foundation
 
-/// Where and how to connect. Parse one from an `amqp://user:pass@host:port/vhost` URL.
+/// Where and how to connect. Parse one from an `amqp://user:pass@host:port/vhost` URL, or from
+/// several, comma-separated: the nodes of a cluster, tried in turn (see `endpoints`).
 public struct AMQPConfiguration: Sendable, Equatable {
-    public var host: String
-    public var port: Int
-    public var username: String
-    public var password: String
-    public var virtualHost: String
+    /// The brokers to connect to, never empty. Each (re)connect tries them in turn, starting
+    /// after the one that failed or dropped the connection last; the first attempt after losing
+    /// a connection is immediate, and the backoff below applies once every one failed in a row.
+    public var endpoints: [AMQPEndpoint] {
+        didSet { if endpoints.isEmpty { endpoints = [AMQPEndpoint()] } }
+    }
+    /// The first endpoint's settings; setting one changes the first endpoint only.
+    public var host: String {
+        get { endpoints[0].host }
+        set { endpoints[0].host = newValue }
+    }
+    public var port: Int {
+        get { endpoints[0].port }
+        set { endpoints[0].port = newValue }
+    }
+    public var username: String {
+        get { endpoints[0].username }
+        set { endpoints[0].username = newValue }
+    }
+    public var password: String {
+        get { endpoints[0].password }
+        set { endpoints[0].password = newValue }
+    }
+    public var virtualHost: String {
+        get { endpoints[0].virtualHost }
+        set { endpoints[0].virtualHost = newValue }
+    }
     /// Seconds between heartbeats proposed to the broker, which may lower it; 0 turns them off.
     /// With heartbeats on, the connection sends one whenever it sent nothing for half the
     /// negotiated interval, and closes (then reconnects) when nothing at all came from the broker
@@ -16,7 +39,8 @@ public struct AMQPConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration
     /// How long a synchronous command (declare, consume, ...) may wait for the broker.
     public var rpcTimeout: Duration
-    /// Reconnect backoff: the first wait, doubled after each failure up to the cap.
+    /// Reconnect backoff: the first wait once every endpoint failed in a row, doubled after each
+    /// further round of failures up to the cap.
     public var initialBackoff: Duration
     public var maxBackoff: Duration
     /// Shown in the broker's management UI.
@@ -28,11 +52,9 @@ public struct AMQPConfiguration: Sendable, Equatable {
         rpcTimeout: Duration = .seconds(30), initialBackoff: Duration = .milliseconds(100),
         maxBackoff: Duration = .seconds(10), connectionName: String = "amqp-client"
     ) {
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-        self.virtualHost = virtualHost
+        self.endpoints = [
+            AMQPEndpoint(host: host, port: port, username: username, password: password, virtualHost: virtualHost)
+        ]
         self.heartbeat = heartbeat
         self.connectTimeout = connectTimeout
         self.rpcTimeout = rpcTimeout
@@ -45,27 +67,26 @@ public struct AMQPConfiguration: Sendable, Equatable {
         public let description: String
     }
 
-    /// Reads `amqp://user:password@host:port/vhost`; the vhost is percent-decoded (`%2F` is `/`),
-    /// and an absent one is `/`. `amqps` is not supported by this client.
+    /// Reads one `amqp://user:password@host:port/vhost` URL or several separated by commas (a
+    /// comma inside a URL is written `%2C`); see `AMQPEndpoint.init(url:)`.
     public init(url: String, connectionName: String = "amqp-client") throws(URLError) {
-        guard let components = URLComponents(string: url), components.scheme == "amqp" else {
-            throw URLError(description: "not an amqp:// URL: \(url)")
-        }
-        self.init(connectionName: connectionName)
-        if let host = components.host, !host.isEmpty { self.host = host }
-        if let port = components.port { self.port = port }
-        if let user = components.user { self.username = user }
-        if let password = components.password { self.password = password }
-        let path = components.percentEncodedPath
-        if path.count > 1 {
-            let raw = String(path.dropFirst())
-            guard let vhost = raw.removingPercentEncoding else {
-                throw URLError(description: "bad virtual host in \(url)")
-            }
-            self.virtualHost = vhost
-        }
+        try self.init(urls: [url], connectionName: connectionName)
     }
 
-    /// `host:port/vhost`, safe to log: no credentials.
-    public var redacted: String { "amqp://\(host):\(port)/\(virtualHost == "/" ? "%2F" : virtualHost)" }
+    /// Reads URLs as `init(url:)` does; each may itself be a comma-separated list.
+    public init(urls: [String], connectionName: String = "amqp-client") throws(URLError) {
+        self.init(connectionName: connectionName)
+        var endpoints: [AMQPEndpoint] = []
+        for list in urls {
+            for url in list.split(separator: ",") {
+                let url = url.trimmingCharacters(in: .whitespaces)
+                if !url.isEmpty { endpoints.append(try AMQPEndpoint(url: url)) }
+            }
+        }
+        guard !endpoints.isEmpty else { throw URLError(description: "no AMQP URL given") }
+        self.endpoints = endpoints
+    }
+
+    /// The endpoints as `amqp://host:port/vhost`, comma-separated; safe to log: no credentials.
+    public var redacted: String { endpoints.map(\.redacted).joined(separator: ",") }
 }

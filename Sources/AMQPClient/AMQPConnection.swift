@@ -9,8 +9,8 @@ import Synchronization
 
 /// One AMQP connection, owned by a thread of its own as rabbitmq-c requires.
 ///
-/// The connection keeps itself up: when the broker goes away it reconnects with capped
-/// exponential backoff, declares again what was declared through its channels, reopens its
+/// The connection keeps itself up: when the broker goes away it reconnects, to the configuration's
+/// endpoints in turn, at once and then with capped exponential backoff (`ReconnectSchedule`), declares again what was declared through its channels, reopens its
 /// channels with their prefetch and confirm mode, resumes every consumer and publishes again
 /// every message the broker had not confirmed. Deliveries from before a reconnect can no longer
 /// be settled; the broker has requeued them.
@@ -26,6 +26,8 @@ public final class AMQPConnection: Sendable {
             var connected = false
             var lastError: AMQPError?
             var connects = 0
+            var endpoint: AMQPEndpoint?
+            var serverProperties: [String: AMQPFieldValue] = [:]
             var nextChannel: UInt16 = 1
             var nextConsumer = 1
         }
@@ -75,6 +77,13 @@ public final class AMQPConnection: Sendable {
 
     /// How many times the connection has come up, the first time included.
     public var connectCount: Int { shared.withLock { $0.connects } }
+
+    /// The endpoint the connection is up on, if it is up.
+    public var endpoint: AMQPEndpoint? { shared.withLock { $0.endpoint } }
+
+    /// What the broker said of itself when the connection last came up (`product`, `version`,
+    /// `cluster_name`, `capabilities`); empty before.
+    public var serverProperties: [String: AMQPFieldValue] { shared.withLock { $0.serverProperties } }
 
     /// The last connection failure, if any.
     public var lastError: AMQPError? { shared.withLock { $0.lastError } }

@@ -28,8 +28,11 @@ package struct Call: AsyncParsableCommand {
     @Option(help: "A message_id, making a mutating request idempotent.")
     var messageID: String?
 
-    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
-    var amqpURL = env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    @Option(
+        help:
+            "RabbitMQ URL; repeat or comma-separate for the nodes of a cluster (DOCFLOW_AMQP_URL, default amqp://guest:guest@127.0.0.1:5672/%2F)."
+    )
+    var amqpURL: [String] = []
 
     @Option(help: "Prefix of docflow's queues (DOCFLOW_PREFIX).")
     var prefix = env("DOCFLOW_PREFIX", "docflow")
@@ -69,7 +72,7 @@ package struct Call: AsyncParsableCommand {
         var logger = Logger(label: "docflow.call")
         logger.logLevel = .error
         let connection = AMQPConnection(
-            try AMQPConfiguration(url: amqpURL, connectionName: "docflow call"), logger: logger)
+            try AMQPConfiguration(url: brokerURLs(amqpURL), connectionName: "docflow call"), logger: logger)
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {

@@ -20,8 +20,11 @@ package struct Emit: AsyncParsableCommand {
     @Option(help: "The event id (default: a new UUID). Publishing the same id twice starts nothing new.")
     var id: String?
 
-    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
-    var amqpURL = env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    @Option(
+        help:
+            "RabbitMQ URL; repeat or comma-separate for the nodes of a cluster (DOCFLOW_AMQP_URL, default amqp://guest:guest@127.0.0.1:5672/%2F)."
+    )
+    var amqpURL: [String] = []
 
     @Option(help: "The platform's events exchange (DOCFLOW_EVENTS_EXCHANGE).")
     var eventsExchange = env("DOCFLOW_EVENTS_EXCHANGE", "platform.events")
@@ -53,7 +56,7 @@ package struct Emit: AsyncParsableCommand {
         var logger = Logger(label: "docflow.emit")
         logger.logLevel = .error
         let connection = AMQPConnection(
-            try AMQPConfiguration(url: amqpURL, connectionName: "docflow emit"), logger: logger)
+            try AMQPConfiguration(url: brokerURLs(amqpURL), connectionName: "docflow emit"), logger: logger)
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {

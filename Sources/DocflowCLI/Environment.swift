@@ -1,6 +1,12 @@
 import Foundation
 import Logging
 
+/// The brokers `--amqp-url` names (repeated or comma-separated), else `DOCFLOW_AMQP_URL`
+/// (comma-separated), else the local broker; as one comma-separated list.
+package func brokerURLs(_ flags: [String]) -> String {
+    flags.isEmpty ? env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F") : flags.joined(separator: ",")
+}
+
 /// A flag's default: its environment variable when set, else the built-in value.
 package func env(_ name: String, _ fallback: String) -> String {
     ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback

@@ -24,8 +24,11 @@ package struct Watch: AsyncParsableCommand {
     @Option(help: "Exit after this many events.")
     var count: Int?
 
-    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
-    var amqpURL = env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    @Option(
+        help:
+            "RabbitMQ URL; repeat or comma-separate for the nodes of a cluster (DOCFLOW_AMQP_URL, default amqp://guest:guest@127.0.0.1:5672/%2F)."
+    )
+    var amqpURL: [String] = []
 
     @Option(help: "Prefix of docflow's exchanges (DOCFLOW_PREFIX).")
     var prefix = env("DOCFLOW_PREFIX", "docflow")
@@ -36,7 +39,7 @@ package struct Watch: AsyncParsableCommand {
         var logger = Logger(label: "docflow.watch")
         logger.logLevel = .error
         let connection = AMQPConnection(
-            try AMQPConfiguration(url: amqpURL, connectionName: "docflow watch"), logger: logger)
+            try AMQPConfiguration(url: brokerURLs(amqpURL), connectionName: "docflow watch"), logger: logger)
         do {
             try await connection.waitUntilConnected(timeout: .seconds(10))
         } catch {

@@ -51,7 +51,7 @@ struct DocflowBench: AsyncParsableCommand {
     @Flag(help: "Skip the raw AMQP ceiling.")
     var skipCeiling = false
 
-    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
+    @Option(help: "RabbitMQ URL, or the nodes of a cluster comma-separated (DOCFLOW_AMQP_URL).")
     var amqpURL =
         ProcessInfo.processInfo.environment["DOCFLOW_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
         ?? "amqp://guest:guest@127.0.0.1:5672/%2F"

@@ -7,8 +7,17 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the worker: the API over AMQP and HTTP, triggers, and the workflow engine.")
 
-    @Option(help: "RabbitMQ URL (DOCFLOW_AMQP_URL).")
-    var amqpURL = env("DOCFLOW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    @Option(
+        help:
+            "RabbitMQ URL; repeat or comma-separate for the nodes of a cluster (DOCFLOW_AMQP_URL, default amqp://guest:guest@127.0.0.1:5672/%2F)."
+    )
+    var amqpURL: [String] = []
+
+    @Option(
+        help:
+            "Kind of docflow's own queues: auto (quorum when the broker has them; existing queues kept as they are), quorum or classic (DOCFLOW_QUEUE_TYPE)."
+    )
+    var queueType = env("DOCFLOW_QUEUE_TYPE", "auto")
 
     @Option(
         help:
@@ -138,6 +147,9 @@ struct Serve: AsyncParsableCommand {
         guard ["FULL", "NORMAL"].contains(sqliteSynchronous.uppercased()) else {
             throw ValidationError("--sqlite-synchronous must be FULL or NORMAL")
         }
+        guard QueueType(rawValue: queueType) != nil else {
+            throw ValidationError("--queue-type must be auto, quorum or classic")
+        }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0...65535") }
         for (flag, value) in [
             ("--http-read-timeout-seconds", httpReadTimeoutSeconds),
@@ -164,7 +176,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let logger = bootstrapLogging(level: logLevel)
         var configuration = ServiceConfiguration()
-        configuration.amqpURL = amqpURL
+        configuration.amqpURL = brokerURLs(amqpURL)
+        configuration.queueType = QueueType(rawValue: queueType) ?? .auto
         configuration.amqpHeartbeat = amqpHeartbeatSeconds
         configuration.databasePath = database
         configuration.prefix = prefix
@@ -172,7 +185,9 @@ struct Serve: AsyncParsableCommand {
         configuration.httpPort = httpPort
         configuration.authentication = HTTPAuthentication(required: !insecureNoAuth, metricsNeedKey: metricsRequireKey)
         func users(_ list: String?) -> Set<String>? {
-            list.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+            list.map {
+                Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            }
         }
         configuration.amqpAuthorization = AMQPAuthorization(
             readUsers: users(amqpReadUsers ?? env("DOCFLOW_AMQP_READ_USERS")),

@@ -1,5 +1,6 @@
 import CRabbitMQ
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -8,18 +9,19 @@ import Foundation
 extension ConnectionLoop {
     // MARK: Connecting
 
-    func connect() throws(AMQPError) {
+    /// Connects to `endpoint`, then declares, opens and consumes again what it had before.
+    func connect(to endpoint: AMQPEndpoint) throws(AMQPError) {
         guard let state = amqp_new_connection() else { throw .connectionFailed("out of memory") }
         guard let socket = amqp_tcp_socket_new(state) else {
             amqp_destroy_connection(state)
             throw .connectionFailed("cannot create a socket")
         }
         var connectTimeout = timeval(configuration.connectTimeout)
-        let opened = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
+        let opened = amqp_socket_open_noblock(socket, endpoint.host, Int32(endpoint.port), &connectTimeout)
         guard opened == AMQP_STATUS_OK.rawValue else {
             amqp_destroy_connection(state)
             throw .connectionFailed(
-                "cannot reach \(configuration.host):\(configuration.port): \(String(cString: amqp_error_string2(opened)))"
+                "cannot reach \(endpoint.host):\(endpoint.port): \(String(cString: amqp_error_string2(opened)))"
             )
         }
         var rpcTimeout = timeval(configuration.rpcTimeout)
@@ -31,26 +33,31 @@ extension ConnectionLoop {
             "product": "docflow AMQPClient",
         ])
         let reply = docflow_amqp_login_plain(
-            state, configuration.virtualHost, 0, 131072, Int32(configuration.heartbeat), &properties,
-            configuration.username, configuration.password)
+            state, endpoint.virtualHost, 0, 131072, Int32(configuration.heartbeat), &properties,
+            endpoint.username, endpoint.password)
         if let error = Self.error(of: reply) {
             amqp_destroy_connection(state)
             if case .library = error {
-                throw .connectionFailed("login to \(configuration.redacted) failed: \(error)")
+                throw .connectionFailed("login to \(endpoint.redacted) failed: \(error)")
             }
             throw error
         }
         connection = state
+        schedule.connected(at: ContinuousClock.now)
         startHeartbeats(state)
+        let serverProperties = amqp_get_server_properties(state)?.pointee.swiftValue ?? [:]
         let connects = shared.withLock { shared in
             shared.connected = true
             shared.lastError = nil
             shared.connects += 1
+            shared.endpoint = endpoint
+            shared.serverProperties = serverProperties
             return shared.connects
         }
-        logger.info(
-            connects == 1 ? "connected to broker" : "reconnected to broker",
-            metadata: ["broker": "\(configuration.redacted)", "connects": "\(connects)"])
+        var metadata: Logger.Metadata = ["broker": "\(endpoint.redacted)", "connects": "\(connects)"]
+        if case .string(let node) = serverProperties["cluster_name"] { metadata["cluster"] = "\(node)" }
+        if case .string(let version) = serverProperties["version"] { metadata["broker_version"] = "\(version)" }
+        logger.info(connects == 1 ? "connected to broker" : "reconnected to broker", metadata: metadata)
         restore()
     }
 
@@ -159,11 +166,20 @@ extension ConnectionLoop {
             channel.confirms.connectionLost()
         }
         channelsToReopen.removeAll()
+        let lostEndpoint = configuration.endpoints[schedule.next.endpoint]
+        let retryIn = schedule.lost(at: ContinuousClock.now)
         shared.withLock { shared in
             shared.connected = false
             shared.lastError = error
+            shared.endpoint = nil
         }
-        logger.warning("lost the broker connection", metadata: ["error": "\(error)"])
+        logger.warning(
+            "lost the broker connection",
+            metadata: [
+                "error": "\(error)", "broker": "\(lostEndpoint.redacted)",
+                "next_broker": "\(configuration.endpoints[schedule.next.endpoint].redacted)",
+                "retry_in": "\(retryIn)",
+            ])
     }
 
     func dropConnection() {

@@ -88,6 +88,20 @@ extension ConnectionLoop {
         }
     }
 
+    func inspectQueue(_ name: String, channel number: UInt16, completion: @escaping Completion<AMQPQueueInfo>) {
+        rpc(channel: number, completion) { [self] connection, _ in
+            let arena = CArena()
+            guard let ok = amqp_queue_declare(connection, number, arena.bytes(name), 1, 0, 0, 0, arena.table([:]))
+            else {
+                return .failure(check(amqp_get_rpc_reply(connection), channel: number) ?? .closed)
+            }
+            return .success(
+                AMQPQueueInfo(
+                    name: ok.pointee.queue.string, messageCount: ok.pointee.message_count,
+                    consumerCount: ok.pointee.consumer_count))
+        }
+    }
+
     func deleteQueue(_ name: String, channel number: UInt16, completion: @escaping Completion<UInt32>) {
         rpc(channel: number, completion) { [self] connection, _ in
             topology.removeAll { item in

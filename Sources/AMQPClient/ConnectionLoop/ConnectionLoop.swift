@@ -34,7 +34,8 @@ final class ConnectionLoop {
     /// Reused for what the state machines return, so settling allocates nothing per frame.
     var ackActions: [AckAction] = []
     var outcomes: [PublishConfirms<Completion<Void>>.Outcome] = []
-    var backoff: Duration
+    /// Which endpoint to connect to next, and when.
+    var schedule: ReconnectSchedule
     /// Heartbeats of the connection up now, if it negotiated them.
     var heartbeat: HeartbeatMonitor?
 
@@ -44,7 +45,9 @@ final class ConnectionLoop {
         self.logger[metadataKey: "amqp"] = .string(configuration.connectionName)
         self.inbox = inbox
         self.shared = shared
-        self.backoff = configuration.initialBackoff
+        self.schedule = ReconnectSchedule(
+            endpointCount: configuration.endpoints.count, initialBackoff: configuration.initialBackoff,
+            maxBackoff: configuration.maxBackoff, now: ContinuousClock.now)
     }
 
     var isConnected: Bool { connection != nil }
@@ -52,20 +55,28 @@ final class ConnectionLoop {
     func run() {
         while !stopping {
             if connection == nil {
+                let wait = schedule.next.notBefore - ContinuousClock.now
+                if wait > .zero {
+                    // Commands that arrive meanwhile run (and wait for the connection if they need it).
+                    waitForCommands(timeoutMs: Int32(clamping: wait.milliseconds + 1))
+                    runCommands()
+                    continue
+                }
+                let endpoint = configuration.endpoints[schedule.next.endpoint]
                 do {
-                    try connect()
-                    backoff = configuration.initialBackoff
+                    try connect(to: endpoint)
                 } catch {
                     let failure = error
                     shared.withLock { $0.lastError = failure }
+                    let retryIn = schedule.failed(at: ContinuousClock.now)
                     logger.warning(
                         "broker unavailable, retrying",
                         metadata: [
-                            "error": "\(failure)", "retry_in": "\(backoff)", "broker": "\(configuration.redacted)",
+                            "error": "\(failure)", "broker": "\(endpoint.redacted)",
+                            "next_broker": "\(configuration.endpoints[schedule.next.endpoint].redacted)",
+                            "retry_in": "\(retryIn)",
                         ])
-                    waitForCommands(timeoutMs: Int32(backoff.milliseconds))
                     runCommands()
-                    backoff = min(backoff * 2, configuration.maxBackoff)
                     continue
                 }
             }

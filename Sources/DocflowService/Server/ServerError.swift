@@ -6,12 +6,16 @@ package enum ServerError: Error, CustomStringConvertible, Sendable {
     case httpPortUnavailable(Int, reason: String)
     /// `shutdown()` or a signal came before the server was serving.
     case stoppedBeforeServing
+    /// With `--queue-type quorum`, one of docflow's queues exists as another kind.
+    case queueTypeMismatch(queue: String, wanted: String, broker: String)
 
     package var description: String {
         switch self {
         case .httpPortInUse(let port): "HTTP port \(port) is already in use"
         case .httpPortUnavailable(let port, let reason): "HTTP port \(port) cannot be opened: \(reason)"
         case .stoppedBeforeServing: "docflow stopped before it was serving"
+        case .queueTypeMismatch(let queue, let wanted, let broker):
+            "queue \(queue) exists with other arguments than a \(wanted) queue (\(broker)); migrate it (docs/operations.md, Broker clusters) or use --queue-type auto"
         }
     }
 }

@@ -1,11 +1,14 @@
 import DocflowClient
-import DocflowEngine
 import DocflowCore
+import DocflowEngine
 import Foundation
 
 /// Everything `docflow serve` can be told (contract section 0).
 package struct ServiceConfiguration: Sendable {
+    /// The broker, or the nodes of a cluster separated by commas, tried in turn.
     package var amqpURL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    /// The kind of docflow's own durable queues.
+    package var queueType = QueueType.auto
     /// Seconds between heartbeats on both broker connections; a broker silent for two is dropped.
     package var amqpHeartbeat = 5
     package var databasePath = "./data/docflow.sqlite"

@@ -147,7 +147,8 @@ final class Worker: Service, Sendable {
         logger.info(
             "declaring the broker topology",
             metadata: ["broker": "\(consuming.configuration.redacted)", "prefix": "\(names.prefix)"])
-        try await declareTopology(on: topologyChannel, names: names)
+        try await BrokerTopology(names: names, queueType: configuration.queueType, logger: logger)
+            .declare(on: topologyChannel)
         try await apiChannel.setPrefetch(configuration.apiConcurrency)
         try await eventsChannel.setPrefetch(configuration.eventConcurrency)
         try await relayChannel.enableConfirms()
@@ -226,25 +227,5 @@ final class Worker: Service, Sendable {
         return Components(
             store: store, engine: engine, jq: jq, consuming: consuming, publishing: publishing, http: http,
             services: services)
-    }
-
-    /// Declares what docflow consumes from and publishes to (contract sections 1, 4 and 5).
-    static func declareTopology(on channel: AMQPChannel, names: Names) async throws {
-        try await channel.declare(AMQPExchange(names.statusExchange, kind: .topic))
-        try await channel.declare(AMQPExchange(names.deadLetterExchange, kind: .fanout))
-        try await channel.declare(AMQPQueue(names.deadLetterQueue, durable: true))
-        try await channel.bind(
-            AMQPBinding(queue: names.deadLetterQueue, exchange: names.deadLetterExchange, routingKey: ""))
-        // A message that crashes the worker again and again is dead-lettered by the broker.
-        try await channel.declare(
-            .quorum(names.apiQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
-        try await channel.declare(AMQPExchange(names.eventsExchange, kind: .topic))
-        try await channel.declare(
-            .quorum(names.platformEventsQueue, deliveryLimit: 5, deadLetterExchange: names.deadLetterExchange))
-        for event in PlatformEvent.allCases {
-            try await channel.bind(
-                AMQPBinding(
-                    queue: names.platformEventsQueue, exchange: names.eventsExchange, routingKey: event.rawValue))
-        }
     }
 }
