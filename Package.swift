@@ -171,7 +171,7 @@ let package = Package(
         // Reads Package.swift through `swift package dump-package`: the layers hold.
         .testTarget(name: "PackageShapeTests"),
         // Helpers the integration test targets share.
-        .target(name: "DocflowTestSupport", path: "Tests/DocflowTestSupport"),
+        .target(name: "DocflowTestSupport", dependencies: ["CSpawn"], path: "Tests/DocflowTestSupport"),
         .testTarget(
             name: "AMQPClientIntegrationTests",
             dependencies: ["AMQPClient", "DocflowTestSupport"]

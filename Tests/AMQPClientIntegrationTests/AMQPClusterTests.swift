@@ -47,7 +47,7 @@ struct AMQPClusterTests {
         let connection = try connect(TestBroker.url, name: name)
         try await connection.waitUntilConnected(timeout: .seconds(5))
         try await Task.sleep(for: .milliseconds(1100))
-        try closeConnection(named: name)
+        try await closeConnection(named: name)
         try await waitFor(timeout: .seconds(2)) { connection.connectCount >= 2 && connection.isConnected }
         await connection.close()
     }

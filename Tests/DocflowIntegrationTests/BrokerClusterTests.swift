@@ -10,9 +10,9 @@ import Testing
 @Suite("Queue types and broker URLs")
 struct BrokerClusterTests {
     @Test func aFreshPrefixGetsQuorumQueues() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start { $0.queueType = .auto }
         let names = server.names
-        let types = try queueTypes()
+        let types = try await queueTypes()
         #expect(types[names.apiQueue] == "quorum")
         #expect(types[names.platformEventsQueue] == "quorum")
         #expect(types[names.deadLetterQueue] == "quorum")
@@ -29,12 +29,13 @@ struct BrokerClusterTests {
         }
 
         let server = try await TestServer.start {
+            $0.queueType = .auto
             $0.prefix = prefix
             $0.eventsExchange = names.eventsExchange
         }
         let reply = try await server.call("GET", "/api/workflows")
         #expect(reply.status == 200)
-        let types = try queueTypes()
+        let types = try await queueTypes()
         #expect(types[names.apiQueue] == "classic")
         #expect(types[names.platformEventsQueue] == "classic")
         #expect(types[names.deadLetterQueue] == "classic")
@@ -69,6 +70,7 @@ struct BrokerClusterTests {
     @Test func anUnreachableFirstBrokerURLIsPassedOverWithinACoupleOfSeconds() async throws {
         let begin = ContinuousClock.now
         let server = try await TestServer.start {
+            $0.queueType = .auto
             $0.amqpURL = "amqp://guest:guest@127.0.0.1:1/%2F,\(TestServer.amqpURL)"
         }
         #expect(ContinuousClock.now - begin < .seconds(3))
@@ -78,8 +80,8 @@ struct BrokerClusterTests {
     }
 
     /// Every queue's type, by name, as `rabbitmqctl` reports it.
-    private func queueTypes() throws -> [String: String] {
-        let output = try shell("rabbitmqctl", "-q", "list_queues", "name", "type", "--formatter", "json")
+    private func queueTypes() async throws -> [String: String] {
+        let output = try await shell("rabbitmqctl", "-q", "list_queues", "name", "type", "--formatter", "json")
         guard let start = output.firstIndex(of: "["),
             let rows = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [[String: Any]]
         else { throw TestFailure("unexpected rabbitmqctl output: \(output.prefix(500))") }

@@ -29,7 +29,7 @@ struct CrashRecoveryTests {
             let body = try JSONValue.parse(delivery.body)
             if body["event"] == "workflow.step.started", body["data"]?["step_id"] == "slow" { break }
         }
-        server.kill9()
+        await server.kill9()
         try await server.launch()
 
         let result = try await server.finished(workflow, execution)
@@ -65,7 +65,7 @@ struct CrashRecoveryTests {
         for try await delivery in monitor {
             let body = try JSONValue.parse(delivery.body)
             guard body["event"] == "workflow.step.started", body["data"]?["step_id"] == "slow" else { continue }
-            server.kill9()
+            await server.kill9()
             kills += 1
             try await server.launch()
             if kills == 3 { break }

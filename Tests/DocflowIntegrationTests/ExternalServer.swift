@@ -2,6 +2,7 @@ import AMQPClient
 import DocflowClient
 import DocflowCore
 import DocflowService
+import DocflowTestSupport
 import Foundation
 import Logging
 
@@ -53,6 +54,7 @@ final class ExternalServer: @unchecked Sendable {
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment
         environment["DOCFLOW_AMQP_URL"] = TestServer.amqpURL
+        environment["DOCFLOW_QUEUE_TYPE"] = "classic"
         environment["DOCFLOW_PREFIX"] = prefix
         environment["DOCFLOW_EVENTS_EXCHANGE"] = "\(prefix).platform.events"
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
@@ -72,11 +74,12 @@ final class ExternalServer: @unchecked Sendable {
         }
     }
 
-    /// SIGKILL: no shutdown, no goodbye to the broker.
-    func kill9() {
+    /// SIGKILL: no shutdown, no goodbye to the broker. Waits for the end in /proc, not with
+    /// `waitUntilExit`, which can wait for good when another child inherited its socket.
+    func kill9() async {
         guard let process else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = await waitUntilGone(process.processIdentifier, within: .seconds(20))
         self.process = nil
     }
 
@@ -97,7 +100,10 @@ final class ExternalServer: @unchecked Sendable {
     func stop() async {
         if let process {
             process.terminate()
-            process.waitUntilExit()
+            if !(await waitUntilGone(process.processIdentifier, within: .seconds(60))) {
+                kill(process.processIdentifier, SIGKILL)
+                _ = await waitUntilGone(process.processIdentifier, within: .seconds(20))
+            }
         }
         let channel = try? await connection.openChannel()
         for queue in ["\(prefix).api", "\(prefix).dead-letter", "\(prefix).platform-events"] {

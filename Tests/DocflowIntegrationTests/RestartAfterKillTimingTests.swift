@@ -27,7 +27,7 @@ struct RestartAfterKillTimingTests {
 
             // The helpers die with docflow, not a second later.
             let killed = ContinuousClock.now
-            server.kill9()
+            await server.kill9()
             while helpers.contains(where: ProcessTable.isAlive), ContinuousClock.now - killed < .seconds(2) {
                 try await Task.sleep(for: .milliseconds(10))
             }

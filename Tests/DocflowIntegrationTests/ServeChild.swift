@@ -1,4 +1,5 @@
 import AMQPClient
+import DocflowTestSupport
 import Foundation
 import Logging
 
@@ -21,6 +22,7 @@ final class ServeChild: @unchecked Sendable {
         process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DOCFLOW_AMQP_URL"] = TestServer.amqpURL
+        environment["DOCFLOW_QUEUE_TYPE"] = "classic"
         environment["DOCFLOW_PREFIX"] = prefix
         environment["DOCFLOW_EVENTS_EXCHANGE"] = "\(prefix).platform.events"
         environment["DOCFLOW_DATABASE"] = directory.appendingPathComponent("docflow.sqlite").path
@@ -50,7 +52,7 @@ final class ServeChild: @unchecked Sendable {
     func remove() async {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            _ = await waitUntilGone(process.processIdentifier, within: .seconds(20))
         }
         var logger = Logger(label: "test.child")
         logger.logLevel = .critical

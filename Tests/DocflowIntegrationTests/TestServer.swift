@@ -37,6 +37,9 @@ final class TestServer: Sendable {
         configuration.httpPort = 0
         // The tests' webhook, SMTP and document servers listen on loopback, refused by default.
         configuration.outboundAllow = localServerRanges
+        // Hundreds of test servers share one broker: classic queues keep it light (a quorum queue
+        // is a Raft member of its own). BrokerClusterTests checks the quorum default.
+        configuration.queueType = .classic
         configure(&configuration)
         if withTestKey { try installTestAPIKey(databasePath: configuration.databasePath) }
         return try await TestServer(configuration: configuration, directory: directory, log: log)
