@@ -36,7 +36,7 @@ struct APIKeyTests {
         }
         // Nothing was created by the refused POST.
         let list = try await server.call("GET", "/api/workflows")
-        #expect(list.body?["workflows"]?.arrayValue?.isEmpty == true)
+        #expect(list.body?["workflows"]?.arrayValue?.isEmpty == true, "\(list.envelope)")
         // Health, readiness and metrics stay open.
         #expect(try await http("GET", port, "/healthz").status == 200)
         #expect(try await http("GET", port, "/readyz").status == 200)

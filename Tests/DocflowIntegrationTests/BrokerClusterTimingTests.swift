@@ -8,7 +8,8 @@ import Testing
 /// docflow's own queues are quorum queues on a broker that has them; queues an older docflow
 /// declared classic keep working; several broker URLs are tried in turn.
 @Suite("Queue types and broker URLs")
-struct BrokerClusterTests {
+/// Timing (the type's name): a start held to a few seconds runs alone, after the parallel tests.
+struct BrokerClusterTimingTests {
     @Test func aFreshPrefixGetsQuorumQueues() async throws {
         let server = try await TestServer.start { $0.queueType = .auto }
         let names = server.names
