@@ -10,6 +10,8 @@ final class ServeChild: @unchecked Sendable {
     let directory: URL
     let process = Process()
     var logPath: String { directory.appendingPathComponent("docflow.log").path }
+    /// Its own database, unless `environment` names another.
+    var database: String { directory.appendingPathComponent("docflow.sqlite").path }
 
     /// `environment` is added to (and wins over) the test's own and the variables set here.
     init(arguments: [String], logLevel: String = "info", environment extra: [String: String] = [:]) throws {

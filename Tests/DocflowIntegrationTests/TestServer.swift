@@ -115,6 +115,12 @@ final class TestServer: Sendable {
         await removeTopology()
     }
 
+    /// Stops the server gracefully and waits until it has, leaving its topology and folder.
+    func stopServing() async throws {
+        await server.shutdown()
+        try await task.value
+    }
+
     /// Cancels the task running the server, as a parent task being cancelled would, and
     /// returns how long `run()` took to return; then removes what it declared.
     func cancel() async -> Duration {

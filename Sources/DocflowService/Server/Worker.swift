@@ -58,14 +58,24 @@ final class Worker: Service, Sendable {
         await components.close()
     }
 
-    /// Opens and migrates the database, connects to the broker, declares the topology (waiting
-    /// for the broker if it is down), sets prefetch and confirm mode, loads the trigger index.
-    /// Shutdown or cancellation meanwhile closes the connections, which ends the waiting.
+    /// Locks the database file, opens and migrates the database, connects to the broker, takes
+    /// the prefix's lease, declares the topology (waiting for the broker if it is down), sets
+    /// prefetch and confirm mode, loads the trigger index. Shutdown or cancellation meanwhile
+    /// closes the connections, which ends the waiting.
     private func start() async throws -> Components {
         let configuration = self.configuration
         let logger = self.logger
+        let identity = OwnerIdentity.current(prefix: configuration.prefix, database: configuration.databasePath)
+        // Before anything touches the database: a second docflow on it stops here.
+        let lock = try DatabaseLock.acquire(database: configuration.databasePath, owner: identity)
         let synchronous = Store.Synchronous(rawValue: configuration.synchronous.uppercased()) ?? .full
-        let store = try Store(path: configuration.databasePath, synchronous: synchronous)
+        let store: Store
+        do {
+            store = try Store(path: configuration.databasePath, synchronous: synchronous)
+        } catch {
+            lock.release()
+            throw error
+        }
         var amqp = try AMQPConfiguration(url: configuration.amqpURL)
         amqp.heartbeat = configuration.amqpHeartbeat
         var consumeConfiguration = amqp
@@ -78,16 +88,21 @@ final class Worker: Service, Sendable {
             executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
             maxTimeout: configuration.maxJQTimeout, maxReplyBytes: configuration.messageLimits.maxStepOutputBytes,
             logger: logger)
+        // The broker drops a dead owner's connection within two of its heartbeats.
+        let lease = PrefixLease(
+            prefix: configuration.prefix, identity: identity, consuming: consuming, publishing: publishing,
+            grace: .seconds(2 * configuration.amqpHeartbeat + 5), logger: logger)
         let close = { @Sendable in
             await consuming.close()
             await publishing.close()
             jq.shutdown()
+            lock.release()
         }
         do {
             let components = try await withTaskCancellationOrGracefulShutdownHandler {
                 try await Self.wire(
-                    configuration, outboundPolicy: outboundPolicy, store: store, consuming: consuming,
-                    publishing: publishing, jq: jq, logger: logger)
+                    configuration, outboundPolicy: outboundPolicy, store: store, lock: lock, lease: lease,
+                    consuming: consuming, publishing: publishing, jq: jq, logger: logger)
             } onCancelOrGracefulShutdown: {
                 Task { await close() }
             }
@@ -133,9 +148,8 @@ final class Worker: Service, Sendable {
     }
 
     private static func wire(
-        _ configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, store: Store, consuming: AMQPConnection,
-        publishing: AMQPConnection,
-        jq: JQPool, logger: Logger
+        _ configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, store: Store, lock: DatabaseLock,
+        lease: PrefixLease, consuming: AMQPConnection, publishing: AMQPConnection, jq: JQPool, logger: Logger
     ) async throws -> Components {
         let metrics = ServiceMetrics()
         let names = configuration.names
@@ -144,6 +158,9 @@ final class Worker: Service, Sendable {
         let eventsChannel = try await consuming.openChannel()
         let relayChannel = try await publishing.openChannel()
         let replyChannel = try await publishing.openChannel()
+        // Before the topology, so that it is declared first again after a reconnect; on channels
+        // after the topology's, which the connection declares everything again on.
+        try await lease.acquire()
         logger.info(
             "declaring the broker topology",
             metadata: ["broker": "\(consuming.configuration.redacted)", "prefix": "\(names.prefix)"])
@@ -210,6 +227,8 @@ final class Worker: Service, Sendable {
         // write their history, then publish it. The engine gets five sixths of the drain time,
         // the journal and the relay the rest.
         var services = [
+            // First to start, last to stop: the lease outlives the work it guards.
+            Supervised("prefix-lease", lease, logger: logger),
             // Cancelled, the relay is not waited for: what it has not published stays in the
             // outbox for the next start.
             Supervised("status-relay", relay, abandonsOnCancel: true, logger: logger),
@@ -225,7 +244,7 @@ final class Worker: Service, Sendable {
         ]
         if let http { services.append(Supervised("http", http, logger: logger)) }
         return Components(
-            store: store, engine: engine, jq: jq, consuming: consuming, publishing: publishing, http: http,
-            services: services)
+            store: store, lock: lock, engine: engine, jq: jq, consuming: consuming, publishing: publishing,
+            http: http, services: services)
     }
 }
