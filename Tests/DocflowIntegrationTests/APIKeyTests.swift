@@ -44,6 +44,21 @@ struct APIKeyTests {
         try await server.stop()
     }
 
+    @Test func serveSaysAtStartWhenNoKeyExistsYet() async throws {
+        for withKey in [false, true] {
+            let port = try freePort()
+            let child = try ServeChild(arguments: ["--http-port", "\(port)"], withTestKey: withKey)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+            while (try? await http("GET", port, "/healthz"))?.status != 200, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // The warning comes before the port serves, so it is in the log by now.
+            let warned = child.log.contains("no API key yet, so the HTTP API answers nobody")
+            #expect(warned == !withKey, "with a key: \(withKey); log: \(child.log.suffix(2000))")
+            await child.remove()
+        }
+    }
+
     @Test func aKeyMadeWithTheCLIOpensTheAPIUntilItIsRevoked() async throws {
         let (server, port) = try await Self.start(withTestKey: false)
         let database = server.configuration.databasePath

@@ -14,12 +14,15 @@ final class ServeChild: @unchecked Sendable {
     var database: String { directory.appendingPathComponent("docflow.sqlite").path }
 
     /// `environment` is added to (and wins over) the test's own and the variables set here.
-    init(arguments: [String], logLevel: String = "info", environment extra: [String: String] = [:]) throws {
+    init(
+        arguments: [String], logLevel: String = "info", environment extra: [String: String] = [:],
+        withTestKey: Bool = true
+    ) throws {
         let id = UUID().uuidString.prefix(8).lowercased()
         prefix = "test-\(id)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-child-\(id)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try installTestAPIKey(databasePath: directory.appendingPathComponent("docflow.sqlite").path)
+        if withTestKey { try installTestAPIKey(databasePath: directory.appendingPathComponent("docflow.sqlite").path) }
         process.executableURL = URL(fileURLWithPath: ExternalServer.binary)
         process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment

@@ -221,6 +221,11 @@ final class Worker: Service, Sendable {
         if http != nil, !configuration.authentication.required {
             logger.warning(
                 "the HTTP API answers every caller without an API key (--insecure-no-auth): for local development only")
+        } else if http != nil, !((try? await store.read { db in try APIKeyRepository.anyLive(db, at: Date()) }) ?? true) {
+            // A fresh install: say at once why every /api/* call will be refused, and what to do.
+            logger.warning(
+                "no API key yet, so the HTTP API answers nobody: make one with `docflow keys create --name NAME --scope write` (same --database)",
+                metadata: ["database": "\(configuration.databasePath)"])
         }
 
         // Shutdown runs bottom-up: stop taking work, let executions reach a step boundary,
