@@ -20,23 +20,8 @@ struct AMQPAckTests {
     private func take(_ count: Int, from consumer: AMQPConsumer, within timeout: Duration) async throws
         -> [AMQPDelivery]
     {
-        try await withThrowingTaskGroup(of: [AMQPDelivery]?.self) { group in
-            group.addTask {
-                var deliveries: [AMQPDelivery] = []
-                for try await delivery in consumer {
-                    deliveries.append(delivery)
-                    if deliveries.count == count { break }
-                }
-                return deliveries
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return try #require(first, "got fewer than \(count) deliveries within \(timeout)")
-        }
+        let deliveries = try await consumer.collect(within: timeout) { $0.count == count }
+        return try #require(deliveries, "got fewer than \(count) deliveries within \(timeout)")
     }
 
     /// How many messages are left in `queue` (from a fresh connection), deleting it.

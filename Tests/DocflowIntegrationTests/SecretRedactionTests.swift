@@ -1,6 +1,7 @@
 import AMQPClient
 import DocflowCore
 import DocflowStore
+import DocflowTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -141,24 +142,9 @@ struct SecretRedactionTests {
     static func collect(_ consumer: AMQPConsumer, until routingKey: String, within timeout: Duration) async throws
         -> [AMQPDelivery]
     {
-        try await withThrowingTaskGroup(of: [AMQPDelivery]?.self) { group in
-            group.addTask {
-                var deliveries: [AMQPDelivery] = []
-                for try await delivery in consumer {
-                    deliveries.append(delivery)
-                    if delivery.routingKey == routingKey { break }
-                }
-                return deliveries
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            guard let first else { throw TestFailure("no \(routingKey) within \(timeout)") }
-            return first
-        }
+        let events = try await consumer.collect(within: timeout) { $0.last?.routingKey == routingKey }
+        guard let events else { throw TestFailure("no \(routingKey) within \(timeout)") }
+        return events
     }
 }
 

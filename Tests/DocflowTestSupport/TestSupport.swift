@@ -116,4 +116,28 @@ extension AsyncSequence where Self: Sendable, Element: Sendable {
             return result
         }
     }
+
+    /// The elements up to and including the first for which `last` is true, or nil when that one
+    /// does not come within `timeout`.
+    public func collect(within timeout: Duration, until last: @escaping @Sendable ([Element]) -> Bool)
+        async throws -> [Element]?
+    {
+        try await withThrowingTaskGroup(of: [Element]?.self) { group in
+            group.addTask {
+                var elements: [Element] = []
+                for try await element in self {
+                    elements.append(element)
+                    if last(elements) { return elements }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let result = try await group.next() ?? nil
+            group.cancelAll()
+            return result
+        }
+    }
 }
