@@ -81,6 +81,7 @@ let package = Package(
             dependencies: [
                 "DocflowCore",
                 "DocflowStore",
+                "DocflowCore",
                 "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,6 +131,7 @@ let package = Package(
             dependencies: [
                 "DocflowService",
                 "DocflowStore",
+                "DocflowCore",
                 "DocflowCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

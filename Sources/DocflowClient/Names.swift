@@ -13,4 +13,8 @@ public struct Names: Sendable, Equatable {
     public var deadLetterExchange: String { "\(prefix).dlx" }
     public var deadLetterQueue: String { "\(prefix).dead-letter" }
     public var platformEventsQueue: String { "\(prefix).platform-events" }
+    /// Where the engine sends steps of `type` (`parse`, `extract`, `integration`) for workers.
+    public func taskQueue(_ type: String) -> String { "\(prefix).tasks.\(type)" }
+    /// Where workers send results back, for the prefix's one engine (single active consumer).
+    public var resultsQueue: String { "\(prefix).results" }
 }

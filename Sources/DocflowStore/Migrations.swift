@@ -217,6 +217,10 @@ enum Migrations {
                     """)
             try db.execute(sql: "CREATE INDEX webhook_signatures_seen_by_age ON webhook_signatures_seen (signed_at)")
         }
+        migrator.registerMigration("v9: time a worker's task waited") { db in
+            // Steps run by a `docflow worker`: the queue wait, apart from the run time in duration_ms.
+            try db.execute(sql: "ALTER TABLE execution_steps ADD COLUMN queued_ms INTEGER")
+        }
         return migrator
     }
 }

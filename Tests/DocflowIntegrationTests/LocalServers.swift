@@ -20,6 +20,8 @@ final class RecordingHTTPServer: Sendable {
         var status: Int
         var headers: [String: String] = [:]
         var body: String = "ok"
+        /// How long to wait before answering (a slow or hanging receiver).
+        var delay: Duration = .zero
     }
 
     private let state = Mutex<(recorded: [Recorded], script: [Answer])>(([], []))
@@ -53,6 +55,7 @@ final class RecordingHTTPServer: Sendable {
                         body: Data(buffer: body), receivedAt: .now))
                 return state.script.isEmpty ? Answer(status: 200) : state.script.removeFirst()
             }
+            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
             var responseHeaders = HTTPFields()
             for (name, value) in answer.headers { responseHeaders[HTTPField.Name(name)!] = value }
             return Response(

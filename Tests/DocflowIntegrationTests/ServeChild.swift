@@ -16,7 +16,7 @@ final class ServeChild: @unchecked Sendable {
     /// `environment` is added to (and wins over) the test's own and the variables set here.
     init(
         arguments: [String], logLevel: String = "info", environment extra: [String: String] = [:],
-        withTestKey: Bool = true
+        withTestKey: Bool = true, command: String = "serve"
     ) throws {
         let id = UUID().uuidString.prefix(8).lowercased()
         prefix = "test-\(id)"
@@ -24,7 +24,7 @@ final class ServeChild: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if withTestKey { try installTestAPIKey(databasePath: directory.appendingPathComponent("docflow.sqlite").path) }
         process.executableURL = URL(fileURLWithPath: ExternalServer.binary)
-        process.arguments = ["serve"] + arguments
+        process.arguments = [command] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DOCFLOW_AMQP_URL"] = TestServer.amqpURL
         environment["DOCFLOW_QUEUE_TYPE"] = "classic"
@@ -66,7 +66,10 @@ final class ServeChild: @unchecked Sendable {
             if (try? await connection.waitUntilConnected(timeout: .seconds(10))) != nil,
                 let channel = try? await connection.openChannel()
             {
-                for queue in ["\(prefix).api", "\(prefix).dead-letter", "\(prefix).platform-events"] {
+                for queue in [
+                    "\(prefix).api", "\(prefix).dead-letter", "\(prefix).platform-events", "\(prefix).results",
+                    "\(prefix).tasks.parse", "\(prefix).tasks.extract", "\(prefix).tasks.integration",
+                ] {
                     _ = try? await channel.deleteQueue(queue)
                 }
                 for exchange in ["\(prefix).status", "\(prefix).dlx", "\(prefix).platform.events"] {

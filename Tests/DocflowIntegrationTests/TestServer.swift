@@ -134,7 +134,8 @@ final class TestServer: Sendable {
 
     private func removeTopology() async {
         let channel = try? await connection.openChannel()
-        for queue in [names.apiQueue, names.deadLetterQueue, names.platformEventsQueue] {
+        let taskQueues = ["parse", "extract", "integration"].map(names.taskQueue) + [names.resultsQueue]
+        for queue in [names.apiQueue, names.deadLetterQueue, names.platformEventsQueue] + taskQueues {
             _ = try? await channel?.deleteQueue(queue)
         }
         for exchange in [names.statusExchange, names.deadLetterExchange, names.eventsExchange] {

@@ -29,7 +29,7 @@ extension Execution {
 
 extension StepRun {
     public func json() -> JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "step_id": .string(stepID),
             "type": .string(type.rawValue),
             "status": .string(status.rawValue),
@@ -39,12 +39,15 @@ extension StepRun {
             "duration_ms": durationMs.map { .number(Double($0)) } ?? .null,
             "output": output ?? .null,
             "error": error.map(JSONValue.string) ?? .null,
-        ])
+        ]
+        // Only for steps a worker ran, so that the seed's shape is unchanged otherwise.
+        if let queuedMs { fields["queued_ms"] = .number(Double(queuedMs)) }
+        return .object(fields)
     }
 
     /// The `data` of a `workflow.step.*` status event (contract section 4).
     public func eventJSON(executionID: String, workflowID: String) -> JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "execution_id": .string(executionID),
             "workflow_id": .string(workflowID),
             "step_id": .string(stepID),
@@ -54,6 +57,9 @@ extension StepRun {
             "duration_ms": durationMs.map { .number(Double($0)) } ?? .null,
             "output": output ?? .null,
             "error": error.map(JSONValue.string) ?? .null,
-        ])
+        ]
+        // Only for steps a worker ran, so that the seed's shape is unchanged otherwise.
+        if let queuedMs { fields["queued_ms"] = .number(Double(queuedMs)) }
+        return .object(fields)
     }
 }

@@ -75,6 +75,9 @@ public struct StepRun: Sendable, Equatable {
     public var startedAt: Date?
     public var completedAt: Date?
     public var durationMs: Int?
+    /// For a step run by a `docflow worker`: how long its task waited in the queue, apart from
+    /// `durationMs`, the time the worker ran it. nil for a step run by the engine.
+    public var queuedMs: Int?
     public var output: JSONValue?
     public var error: String?
     /// Where control went after this step (a condition's branch, a `next`); nil when it did not finish.

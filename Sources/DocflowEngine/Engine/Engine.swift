@@ -18,6 +18,8 @@ package final class Engine: Sendable {
     private let executor: (@Sendable () -> (any TaskExecutor)?)?
     let metrics: EngineMetrics
     private let maxStepOutputBytes: Int
+    /// Sends the steps of some types to workers; nil: every step runs here.
+    private let dispatch: (any TaskDispatch)?
 
     /// How many times an execution left `running` by a crash is resumed: found `running` again
     /// after that many resumptions, each followed by a crash, it is failed instead (the
@@ -37,8 +39,10 @@ package final class Engine: Sendable {
     package init(
         store: Store, journal: Journal, executors: StepExecutors, maxConcurrent: Int = 256,
         metrics: EngineMetrics = EngineMetrics(), executor: (@Sendable () -> (any TaskExecutor)?)? = nil,
-        maxStepOutputBytes: Int = MessageLimits().maxStepOutputBytes, logger: Logger
+        maxStepOutputBytes: Int = MessageLimits().maxStepOutputBytes, dispatch: (any TaskDispatch)? = nil,
+        logger: Logger
     ) {
+        self.dispatch = dispatch
         self.maxStepOutputBytes = maxStepOutputBytes
         self.executor = executor
         self.metrics = metrics
@@ -69,7 +73,7 @@ package final class Engine: Sendable {
         var runner = ExecutionRunner(
             executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
             logger: logger, execution: execution, start: start, crashLooped: crashLooped,
-            maxStepOutputBytes: maxStepOutputBytes)
+            maxStepOutputBytes: maxStepOutputBytes, dispatch: dispatch)
         if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
         let task = Task(executorPreference: executor?()) { [self] in
             await slots.acquire()

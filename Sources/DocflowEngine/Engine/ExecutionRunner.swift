@@ -1,4 +1,5 @@
 import DocflowCore
+import DocflowStore
 import Foundation
 import Logging
 import Synchronization
@@ -29,6 +30,8 @@ struct ExecutionRunner {
     var crashLooped = false
     /// The largest output a step may produce, in bytes of JSON.
     var maxStepOutputBytes = MessageLimits().maxStepOutputBytes
+    /// Sends the steps of some types to workers; nil: every step runs here.
+    var dispatch: (any TaskDispatch)?
 
     /// Returns once the execution's end is queued for the journal, with the ticket of its commit;
     /// nil when it was left `running` because the worker is stopping, or dropped as a duplicate.
@@ -137,7 +140,6 @@ struct ExecutionRunner {
             attempt += 1
             var run = StepRun(
                 stepID: step.id, type: step.type, status: .running, attempts: attempt, startedAt: startedAt)
-            await record(run)
             let begin = ContinuousClock.now
             let context = StepContext(
                 json: ExecutionContext.build(for: execution), executionID: execution.id,
@@ -145,23 +147,41 @@ struct ExecutionRunner {
                 stepID: step.id, attempt: attempt, timeout: timeout, deadline: begin.advanced(by: timeout),
                 latestOutput: execution.log.last { $0.status == .completed }?.output,
                 parsedDocument: execution.log.last { $0.status == .completed && $0.type == .parse }?.output)
-            var result =
-                switch capabilities.placement {
-                case .executionThread:
-                    await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
-                case .sharedExecutor:
-                    await withTaskExecutorPreference(globalConcurrentExecutor) {
+            var result: Result<StepResult, StepError>
+            /// A worker's result message, acked once what it did is committed.
+            var settle: (@Sendable () -> Void)?
+            var workerRunMs: Int?
+            if let dispatch, dispatch.dispatches(step.type) {
+                let sent = await self.dispatch(step, run: run, context: context, through: dispatch)
+                result = sent.result
+                settle = sent.settle
+                workerRunMs = sent.runMs
+            } else {
+                await record(run)
+                result =
+                    switch capabilities.placement {
+                    case .executionThread:
                         await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
+                    case .sharedExecutor:
+                        await withTaskExecutorPreference(globalConcurrentExecutor) {
+                            await Self.execute(step, on: executor, deadline: capabilities.deadline, context: context)
+                        }
                     }
-                }
+            }
             if case .success(let stepResult) = result, stepResult.output.encodesLarger(than: maxStepOutputBytes) {
                 result = .failure(
                     StepError(
                         "the step's output is larger than \(maxStepOutputBytes) bytes of JSON, the most a step may "
                             + "produce (--max-step-output-bytes)", retryable: false))
             }
-            let elapsed = ContinuousClock.now - begin
+            var elapsed = ContinuousClock.now - begin
             run.durationMs = Int(elapsed.milliseconds)
+            if let workerRunMs {
+                // The worker's run time; the rest, from the commit of the task to the result, waited.
+                run.queuedMs = max(0, Int(elapsed.milliseconds) - workerRunMs)
+                run.durationMs = workerRunMs
+                elapsed = .milliseconds(workerRunMs)
+            }
             run.completedAt = Date()
             switch result {
             case .success(let stepResult):
@@ -169,13 +189,15 @@ struct ExecutionRunner {
                 run.output = stepResult.output
                 run.next = stepResult.next ?? step.next ?? following(position)
                 metrics.stepFinished(step.type, status: .completed, duration: elapsed)
-                await record(run)
+                await record(run, then: settle)
                 return .next(run.next!)
             case .failure(var error):
                 error.message = MessageLimits.errorText(error.message)
                 if let output = error.output, output.encodesLarger(than: maxStepOutputBytes) {
                     error.output = nil
                 }
+                // A failure that leads to another attempt has nothing to commit first.
+                if error.transient || (error.retryable && attempt < policy.maxAttempts) { settle?() }
                 if error.transient, transientRetries < Self.transientRetries, !cancelled.isSet {
                     if stopping.isSet { return .checkpoint }
                     transientRetries += 1
@@ -201,7 +223,7 @@ struct ExecutionRunner {
                 run.error = error.message
                 run.output = error.output
                 if step.onError == .continue { run.next = step.next ?? following(position) }
-                await record(run)
+                await record(run, then: settle)
                 logger.warning("step failed", metadata: ["attempts": "\(attempt)", "error": "\(error.message)"])
                 return step.onError == .continue ? .next(run.next!) : .failed(error.message)
             }
@@ -236,8 +258,58 @@ struct ExecutionRunner {
         return position + 1 < steps.count ? .step(steps[position + 1].id) : .end
     }
 
-    /// Updates the log in memory and queues the transition for the journal.
-    private mutating func record(_ run: StepRun) async {
+    /// Sends an attempt to a worker: its task is written with the attempt's start, and the result
+    /// awaited until the attempt's deadline.
+    private mutating func dispatch(
+        _ step: StepDefinition, run: StepRun, context: StepContext, through dispatch: any TaskDispatch
+    ) async -> (result: Result<StepResult, StepError>, settle: (@Sendable () -> Void)?, runMs: Int?) {
+        let task: StepTask
+        let message: OutboxMessage
+        do throws(StepError) {
+            (task, message) = try await dispatch.task(for: step, context: context)
+        } catch {
+            await record(run)
+            return (.failure(error), nil, nil)
+        }
+        // Pending before the task can reach a worker, so that no result comes too early.
+        dispatch.pending.register(task.id)
+        await record(run, task: message)
+        guard let arrival = await dispatch.pending.wait(for: task.id, until: context.deadline) else {
+            if cancelled.isSet || Task.isCancelled {
+                return (.failure(StepError("cancelled", retryable: false)), nil, nil)
+            }
+            return (
+                .failure(
+                    StepError(
+                        "step timed out after \(context.timeout.milliseconds) ms: no worker returned task \(task.id) "
+                            + "in time (is a `docflow worker --types \(step.type.rawValue)` running?)")),
+                nil, nil
+            )
+        }
+        let result = arrival.result.outcome.map { StepResult(output: $0) }
+        return (result, arrival.settle, arrival.result.runMs)
+    }
+
+    /// Updates the log in memory and queues the transition for the journal; `then` runs once it
+    /// is committed.
+    private mutating func record(_ run: StepRun, then: (@Sendable () -> Void)?) async {
+        guard let then else { return await record(run) }
+        let seq = remember(run)
+        journal.enqueue(.step(run, seq: seq, of: execution, task: nil), urgent: false).onResolve { result in
+            // Not written (shutdown): unacked, the result comes again after the restart.
+            if case .success = result { then() }
+        }
+    }
+
+    /// Updates the log in memory and queues the transition for the journal, with the message of
+    /// a task when the step goes to a worker.
+    private mutating func record(_ run: StepRun, task: OutboxMessage? = nil) async {
+        let seq = remember(run)
+        await journal.append(.step(run, seq: seq, of: execution, task: task))
+    }
+
+    /// Puts `run` in the log in memory; returns its place.
+    private mutating func remember(_ run: StepRun) -> Int {
         let seq: Int
         if let index = execution.log.firstIndex(where: { $0.stepID == run.stepID }) {
             execution.log[index] = run
@@ -246,7 +318,7 @@ struct ExecutionRunner {
             execution.log.append(run)
             seq = execution.log.count - 1
         }
-        await journal.append(.step(run, seq: seq, of: execution))
+        return seq
     }
 
     /// Waits for the start's commit if it is still pending; false when it was refused (or could

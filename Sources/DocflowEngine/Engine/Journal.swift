@@ -15,8 +15,9 @@ enum Transition: Sendable {
     case triggered(Execution, claim: String)
     /// A failed execution made to run again from its failed step: `workflow.started` again.
     case retried(Execution)
-    /// A step's log entry at its place `seq` in the log, and its `workflow.step.*` event.
-    case step(StepRun, seq: Int, of: Execution)
+    /// A step's log entry at its place `seq` in the log, and its `workflow.step.*` event; with
+    /// `task`, the message that sends the attempt to a worker, relayed after the event.
+    case step(StepRun, seq: Int, of: Execution, task: OutboxMessage? = nil)
     /// The end: `workflow.completed`, `.failed` or `.cancelled`.
     case finished(Execution)
     /// The runner of an execution whose `triggered` transition was refused gave up: nothing of it
@@ -26,7 +27,7 @@ enum Transition: Sendable {
     var executionID: String {
         switch self {
         case .started(let execution), .triggered(let execution, _), .retried(let execution),
-            .step(_, _, let execution), .finished(let execution):
+            .step(_, _, let execution, _), .finished(let execution):
             execution.id
         case .abandoned(let id): id
         }
@@ -205,8 +206,12 @@ package final class Journal: Sendable {
         switch transition {
         case .started(let execution), .retried(let execution), .triggered(let execution, _), .finished(let execution):
             [StatusEvents.execution(execution, maxBytes: maxEventBytes)]
-        case .step(let run, _, let execution):
-            [StatusEvents.step(run, of: execution, maxBytes: maxEventBytes)]
+        case .step(let run, _, let execution, let task):
+            if let task {
+                [StatusEvents.step(run, of: execution, maxBytes: maxEventBytes), task]
+            } else {
+                [StatusEvents.step(run, of: execution, maxBytes: maxEventBytes)]
+            }
         case .abandoned:
             []
         }
@@ -288,13 +293,13 @@ package final class Journal: Sendable {
     private func writeTransaction(_ entries: [Entry]) throws -> ([Bool], OutboxBatch?) {
         var latestStep: [StepKey: Int] = [:]
         for (position, entry) in entries.enumerated() {
-            if case .step(let run, _, let execution) = entry.transition {
+            if case .step(let run, _, let execution, _) = entry.transition {
                 latestStep[StepKey(execution: execution.id, step: run.stepID)] = position
             }
         }
         let work = entries.enumerated().map { position, entry -> (Transition, [OutboxMessage], Bool) in
             var superseded = false
-            if case .step(let run, _, let execution) = entry.transition {
+            if case .step(let run, _, let execution, _) = entry.transition {
                 superseded = latestStep[StepKey(execution: execution.id, step: run.stepID)] != position
             }
             return (entry.transition, entry.events, superseded)
@@ -346,7 +351,7 @@ package final class Journal: Sendable {
             for (seq, run) in execution.log.enumerated() {
                 try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq)
             }
-        case .step(let run, let seq, let execution):
+        case .step(let run, let seq, let execution, _):
             if !skipRow { try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq) }
         case .finished(let execution):
             try ExecutionRepository.finish(

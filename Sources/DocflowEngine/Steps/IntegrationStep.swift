@@ -21,14 +21,18 @@ package struct IntegrationStep: StepExecutor {
         }
     }
 
-    let store: Store
+    /// The integration by id, secrets included: the engine's store, or a worker's task.
+    let integrations: @Sendable (String) async throws -> Integration?
     let http: CurlClient
     let mail: Mail
     let templateLimits: TemplateLimits
     static let excerptBytes = 2048
 
-    package init(store: Store, http: CurlClient, mail: Mail, templateLimits: TemplateLimits = TemplateLimits()) {
-        self.store = store
+    package init(
+        integrations: @escaping @Sendable (String) async throws -> Integration?, http: CurlClient, mail: Mail,
+        templateLimits: TemplateLimits = TemplateLimits()
+    ) {
+        self.integrations = integrations
         self.http = http
         self.mail = mail
         self.templateLimits = templateLimits
@@ -44,7 +48,7 @@ package struct IntegrationStep: StepExecutor {
         }
         let integration: Integration?
         do {
-            integration = try await store.read { db in try IntegrationRepository.fetch(db, id: id) }
+            integration = try await integrations(id)
         } catch {
             throw StepError("cannot read integration \(id): \(error)")
         }

@@ -32,10 +32,8 @@ package struct OwnerIdentity: Sendable, Equatable, Codable {
 
     /// This process, serving `prefix` on `database`.
     package static func current(prefix: String, database: String) -> OwnerIdentity {
-        var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "unknown"
-        return OwnerIdentity(
-            instance: UUID().uuidString.lowercased(), pid: getpid(), host: host,
+        OwnerIdentity(
+            instance: UUID().uuidString.lowercased(), pid: getpid(), host: hostName(),
             startedAt: ISO8601DateFormatter().string(from: Date()), prefix: prefix, database: database)
     }
 
@@ -56,4 +54,11 @@ extension OwnerIdentity: CustomStringConvertible {
     package var description: String {
         "pid \(pid) on host \(host), started \(startedAt), prefix \(prefix), database \(database)"
     }
+}
+
+/// This machine's name, for saying which process is which.
+func hostName() -> String {
+    var name = [CChar](repeating: 0, count: 256)
+    guard gethostname(&name, name.count) == 0 else { return "unknown" }
+    return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

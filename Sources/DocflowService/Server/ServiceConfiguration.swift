@@ -59,6 +59,9 @@ package struct ServiceConfiguration: Sendable {
     package var parsePath: String?
     /// `FULL` or `NORMAL`; FULL unless a benchmark says otherwise.
     package var synchronous = "FULL"
+    /// Step types the engine sends to `docflow worker`s (`--dispatch`) instead of running them;
+    /// empty: every step runs in the engine.
+    package var dispatchTypes: [StepType] = []
     /// How long a graceful shutdown may take before what still runs is cancelled.
     package var drainTime = Duration.seconds(30)
 

@@ -125,7 +125,8 @@ final class Worker: Service, Sendable {
         executors.register(
             .integration,
             IntegrationStep(
-                store: store, http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom),
+                integrations: { id in try await store.read { db in try IntegrationRepository.fetch(db, id: id) } },
+                http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom),
                 templateLimits: configuration.templateLimits))
         let parser = ParserPool(
             executable: configuration.parsePath ?? ParserPool.defaultExecutable,
@@ -166,6 +167,21 @@ final class Worker: Service, Sendable {
             metadata: ["broker": "\(consuming.configuration.redacted)", "prefix": "\(names.prefix)"])
         try await BrokerTopology(names: names, queueType: configuration.queueType, logger: logger)
             .declare(on: topologyChannel)
+        var dispatch: WorkerDispatch?
+        var resultsChannel: AMQPChannel?
+        if !configuration.dispatchTypes.isEmpty {
+            try await BrokerTopology(names: names, queueType: configuration.queueType, logger: logger)
+                .declareTasks(configuration.dispatchTypes, on: topologyChannel)
+            let channel = try await consuming.openChannel()
+            try await channel.setPrefetch(256)
+            resultsChannel = channel
+            dispatch = WorkerDispatch(
+                types: Set(configuration.dispatchTypes), names: names, store: store,
+                maxMessageBytes: configuration.messageLimits.maxMessageBytes)
+            logger.info(
+                "sending steps to workers",
+                metadata: ["types": "\(configuration.dispatchTypes.map(\.rawValue).joined(separator: ","))"])
+        }
         try await apiChannel.setPrefetch(configuration.apiConcurrency)
         try await eventsChannel.setPrefetch(configuration.eventConcurrency)
         try await relayChannel.enableConfirms()
@@ -184,7 +200,7 @@ final class Worker: Service, Sendable {
         let engine = Engine(
             store: store, journal: journal, executors: executors, maxConcurrent: configuration.maxConcurrentExecutions,
             metrics: metrics.engine, executor: { jq.executor() }, maxStepOutputBytes: limits.maxStepOutputBytes,
-            logger: logger)
+            dispatch: dispatch, logger: logger)
         let triggers = TriggerIndex()
         try await triggers.load(from: store)
         let scheduler = Scheduler(store: store, engine: engine, logger: logger, didCommit: { relay.wake() })
@@ -247,6 +263,13 @@ final class Worker: Service, Sendable {
             Supervised("events", events, logger: logger),
             Supervised("api", api, logger: logger),
         ]
+        if let dispatch, let resultsChannel {
+            let results = ResultsConsumer(
+                channel: resultsChannel, queue: names.resultsQueue, pending: dispatch.pending, deadLetters: deadLetters,
+                maxMessageBytes: limits.maxMessageBytes, logger: logger)
+            // Before the engine in the list, so it stops after it: results of steps still running come in.
+            services.insert(Supervised("results", results, logger: logger), at: 4)
+        }
         if let http { services.append(Supervised("http", http, logger: logger)) }
         return Components(
             store: store, lock: lock, engine: engine, jq: jq, consuming: consuming, publishing: publishing,

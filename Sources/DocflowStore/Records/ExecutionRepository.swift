@@ -28,17 +28,17 @@ package enum ExecutionRepository {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO execution_steps
-                (execution_id, step_id, type, status, attempts, started_at, completed_at, duration_ms, output, error, next_step, seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                (execution_id, step_id, type, status, attempts, started_at, completed_at, duration_ms, output, error, next_step, seq, queued_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (execution_id, step_id) DO UPDATE SET
                 status = excluded.status, attempts = excluded.attempts, started_at = excluded.started_at,
                 completed_at = excluded.completed_at, duration_ms = excluded.duration_ms, output = excluded.output,
-                error = excluded.error, next_step = excluded.next_step, seq = excluded.seq
+                error = excluded.error, next_step = excluded.next_step, seq = excluded.seq, queued_ms = excluded.queued_ms
                 """)
         try statement.execute(arguments: [
             executionID, run.stepID, run.type.rawValue, run.status.rawValue, run.attempts,
             run.startedAt.map(StoredDate.string), run.completedAt.map(StoredDate.string), run.durationMs,
-            run.output?.encodedString(), run.error, run.next?.rawValue, seq,
+            run.output?.encodedString(), run.error, run.next?.rawValue, seq, run.queuedMs,
         ])
     }
 
@@ -118,12 +118,14 @@ package enum ExecutionRepository {
             let next: String? = row["next_step"]
             let startedAt: String? = row["started_at"]
             let completedAt: String? = row["completed_at"]
-            return StepRun(
+            var run = StepRun(
                 stepID: row["step_id"], type: stepType, status: stepStatus, attempts: row["attempts"],
                 startedAt: try startedAt.map(StoredDate.date), completedAt: try completedAt.map(StoredDate.date),
                 durationMs: row["duration_ms"],
                 output: try output.map { try StoredJSON.parse($0, what: "step output") },
                 error: row["error"], next: next.map(StepTarget.init))
+            run.queuedMs = row["queued_ms"]
+            return run
         }
     }
 

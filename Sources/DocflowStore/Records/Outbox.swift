@@ -14,11 +14,19 @@ package struct OutboxMessage: Sendable, Equatable {
     package var body: Data
     /// Seconds since 1970, when the message was made.
     package var createdAt: Double
+    /// Set for a task (a step sent to a `docflow worker`): the queue it goes to directly, instead
+    /// of the status exchange.
+    package var queue: String?
+    /// Seconds since 1970 after which the message is of no use (a task's deadline); the broker
+    /// drops or dead-letters it then.
+    package var expiresAt: Double?
 
     package init(
         event: String, workflowID: String, executionID: String?, messageID: String, body: Data,
-        createdAt: Double = Date().timeIntervalSince1970
+        createdAt: Double = Date().timeIntervalSince1970, queue: String? = nil, expiresAt: Double? = nil
     ) {
+        self.queue = queue
+        self.expiresAt = expiresAt
         self.event = event
         self.workflowID = workflowID
         self.executionID = executionID
@@ -117,12 +125,13 @@ package enum Outbox {
 
 /// The binary form of a batch: a version byte, a count, then each message as `created_at`
 /// (float64 bits), event, workflow id, execution id (a presence byte, then the string), message
-/// id, body; integers little-endian, strings and the body length-prefixed (u32).
+/// id, body, then (version 3) a flags byte followed by the queue (bit 0) and the expiry as float64
+/// bits (bit 1); integers little-endian, strings and the body length-prefixed (u32).
 ///
 /// Version 1 stored an exchange, a routing key and headers instead of the event and its ids; its
 /// rows are still read (`legacyMessage`), so an upgrade publishes them unchanged.
 enum OutboxCoding {
-    static let version: UInt8 = 2
+    static let version: UInt8 = 3
 
     static func encode(_ messages: [OutboxMessage]) -> Data {
         var out = [UInt8]()
@@ -142,20 +151,34 @@ enum OutboxCoding {
             put(message.messageID, into: &out)
             put(UInt32(message.body.count), into: &out)
             out.append(contentsOf: message.body)
+            out.append((message.queue == nil ? 0 : 1) | (message.expiresAt == nil ? 0 : 2))
+            if let queue = message.queue { put(queue, into: &out) }
+            if let expiresAt = message.expiresAt { put64(expiresAt.bitPattern, into: &out) }
         }
         return Data(out)
     }
 
     static func decode(_ data: Data, seq: Int64) throws -> [OutboxMessage] {
         var reader = Reader(bytes: [UInt8](data))
-        guard let version = reader.byte(), version == 1 || version == 2, let count = reader.u32() else {
+        guard let version = reader.byte(), (1...3).contains(version), let count = reader.u32() else {
             throw StoreError.corrupt("outbox batch \(seq)")
         }
         var messages: [OutboxMessage] = []
         messages.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let message = version == 2 ? reader.message() : reader.version1Message() else {
+            guard var message = version == 1 ? reader.version1Message() : reader.message() else {
                 throw StoreError.corrupt("outbox batch \(seq)")
+            }
+            if version == 3 {
+                guard let flags = reader.byte() else { throw StoreError.corrupt("outbox batch \(seq)") }
+                if flags & 1 != 0 {
+                    guard let queue = reader.string() else { throw StoreError.corrupt("outbox batch \(seq)") }
+                    message.queue = queue
+                }
+                if flags & 2 != 0 {
+                    guard let bits = reader.u64() else { throw StoreError.corrupt("outbox batch \(seq)") }
+                    message.expiresAt = Double(bitPattern: bits)
+                }
             }
             messages.append(message)
         }
