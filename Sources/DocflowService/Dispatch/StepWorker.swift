@@ -148,20 +148,35 @@ package final class StepWorker: Service, Sendable {
         if case .failure(let error) = result.outcome {
             logger.info("task failed", metadata: ["error": "\(error.message)", "run_ms": "\(result.runMs)"])
         }
-        do {
-            try await results.publish(
-                AMQPMessage(
-                    exchange: "", routingKey: names.resultsQueue, body: body,
-                    properties: AMQPProperties(
-                        contentType: "application/json", persistent: true, messageID: result.taskID,
-                        type: "docflow.result")))
-            delivery.ack()
-        } catch {
-            // Given back: another worker (or this one) runs it again; the engine keeps the first result.
-            logger.warning("could not send a task's result; giving the task back", metadata: ["error": "\(error)"])
-            delivery.nack(requeue: true)
+        let message = AMQPMessage(
+            exchange: "", routingKey: names.resultsQueue, body: body,
+            properties: AMQPProperties(
+                contentType: "application/json", persistent: true, messageID: result.taskID, type: "docflow.result"))
+        // A refusal is the broker's passing trouble (the results queue electing a leader after a
+        // node died): the result stands, so it is sent again rather than run again. Giving the task
+        // back would count towards its delivery limit.
+        var delay = Duration.milliseconds(100)
+        let giveUp = ContinuousClock.now.advanced(by: Self.resultRetryTime)
+        while true {
+            do {
+                try await results.publish(message)
+                return delivery.ack()
+            } catch {
+                guard ContinuousClock.now < giveUp, !Task.isCancelled else {
+                    // Given back: another worker (or this one) runs it again; the engine keeps the first result.
+                    logger.warning(
+                        "could not send a task's result; giving the task back", metadata: ["error": "\(error)"])
+                    return delivery.nack(requeue: true)
+                }
+                logger.info("the broker refused a task's result; sending it again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
         }
     }
+
+    /// How long a worker keeps sending a result the broker refuses before it gives the task back.
+    static let resultRetryTime = Duration.seconds(30)
 
     /// What runs each type of task, with the task's own integration and schema.
     static func executors(
