@@ -38,9 +38,11 @@ struct ScaleOutDisruptiveTests {
         let engine = try ServeChild(arguments: engineArguments, environment: brokerEnvironment, withTestKey: false)
         var children = [engine]
         defer {
+            // On a failure too: no child and no node is left behind.
             let all = children
             Task {
                 for child in all { await child.remove() }
+                _ = try? await shell(cluster, "clean")
             }
         }
         let prefix = engine.prefix

@@ -70,6 +70,8 @@ package struct StepTask: Sendable, Equatable {
             "timeout_ms": .number(Double(timeoutMs)),
             "deadline_ms": .number(Double(deadlineMs)),
             "context": context,
+            // What an integration step sends as its Idempotency-Key, the same on every attempt.
+            "idempotency_key": .string("\(executionID):\(stepID)"),
         ]
         if let latestOutput { fields["latest_output"] = latestOutput }
         if let parsedDocument { fields["parsed_document"] = parsedDocument }

@@ -275,8 +275,11 @@ struct ExecutionRunner {
         dispatch.pending.register(task.id)
         await record(run, task: message)
         guard let arrival = await dispatch.pending.wait(for: task.id, until: context.deadline) else {
-            if cancelled.isSet || Task.isCancelled {
-                return (.failure(StepError("cancelled", retryable: false)), nil, nil)
+            if cancelled.isSet { return (.failure(StepError("cancelled", retryable: false)), nil, nil) }
+            if stopping.isSet || Task.isCancelled {
+                // docflow is stopping: the step is left to run again after the restart, under the
+                // same task id, so a result that comes meanwhile is still used then.
+                return (.failure(StepError("docflow is stopping", transient: true)), nil, nil)
             }
             return (
                 .failure(
