@@ -81,7 +81,6 @@ let package = Package(
             dependencies: [
                 "DocflowCore",
                 "DocflowStore",
-                "DocflowCore",
                 "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

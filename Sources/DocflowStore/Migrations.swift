@@ -221,6 +221,11 @@ enum Migrations {
             // Steps run by a `docflow worker`: the queue wait, apart from the run time in duration_ms.
             try db.execute(sql: "ALTER TABLE execution_steps ADD COLUMN queued_ms INTEGER")
         }
+        migrator.registerMigration("v11: retention") { db in
+            // The janitor prunes by age through these, in small batches, at any history size.
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at)")
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS trigger_claims_by_age ON trigger_claims (claimed_at)")
+        }
         return migrator
     }
 }

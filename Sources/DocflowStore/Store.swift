@@ -30,7 +30,21 @@ package final class Store: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.useIncrementalVacuum(pool)
         try Migrations.migrator.migrate(pool)
+    }
+
+    /// Pruned history gives its space back to the file system (`Retention.giveBackSpace`) only in
+    /// incremental auto-vacuum mode. A database not yet in it is converted once, at open, by a
+    /// VACUUM: instant for a new file; an older docflow's file is rewritten (seconds per GB, at
+    /// start, before anything is served).
+    private static func useIncrementalVacuum(_ pool: DatabasePool) throws {
+        try pool.writeWithoutTransaction { db in
+            guard try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") != 2 else { return }
+            // In WAL mode the change takes a VACUUM even on a new file (instant while it is empty).
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            try db.execute(sql: "VACUUM")
+        }
     }
 
     package func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {

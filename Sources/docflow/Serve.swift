@@ -1,6 +1,7 @@
 import ArgumentParser
 import DocflowCLI
 import DocflowService
+import DocflowStore
 import Foundation
 
 struct Serve: AsyncParsableCommand {
@@ -67,6 +68,21 @@ struct Serve: AsyncParsableCommand {
     )
     var maxJQTimeoutMs = Int(env("DOCFLOW_MAX_JQ_TIMEOUT_MS", "10000")) ?? 10_000
 
+    @Option(
+        help:
+            "Days of finished executions to keep, with their trigger claims; 0 keeps them all (DOCFLOW_RETENTION_DAYS)."
+    )
+    var retentionDays = Int(env("DOCFLOW_RETENTION_DAYS", "30")) ?? 30
+
+    @Option(
+        help:
+            "Finished executions to keep per workflow, the newest; 0 keeps them all (DOCFLOW_RETENTION_PER_WORKFLOW)."
+    )
+    var retentionPerWorkflow = Int(env("DOCFLOW_RETENTION_PER_WORKFLOW", "10000")) ?? 10_000
+
+    @Option(help: "Seconds between the janitor's pruning passes (DOCFLOW_RETENTION_INTERVAL_SECONDS).")
+    var retentionIntervalSeconds = Int(env("DOCFLOW_RETENTION_INTERVAL_SECONDS", "300")) ?? 300
+
     @Option(help: "SQLite synchronous mode, FULL or NORMAL (DOCFLOW_SQLITE_SYNCHRONOUS).")
     var sqliteSynchronous = env("DOCFLOW_SQLITE_SYNCHRONOUS", "FULL")
 
@@ -81,6 +97,11 @@ struct Serve: AsyncParsableCommand {
             ("--http-max-connections", httpMaxConnections), ("--http-max-body-bytes", httpMaxBodyBytes),
         ] where value < 1 {
             throw ValidationError("\(flag) must be at least 1")
+        }
+        guard retentionDays >= 0 else { throw ValidationError("--retention-days must be 0 or more") }
+        guard retentionPerWorkflow >= 0 else { throw ValidationError("--retention-per-workflow must be 0 or more") }
+        guard retentionIntervalSeconds >= 1 else {
+            throw ValidationError("--retention-interval-seconds must be at least 1")
         }
         guard maxJQTimeoutMs >= 1 else { throw ValidationError("--max-jq-timeout-ms must be at least 1") }
         _ = try workerStepTypes(dispatch, flag: "--dispatch")
@@ -109,6 +130,10 @@ struct Serve: AsyncParsableCommand {
         configuration.httpLimits.maxBodyBytes = httpMaxBodyBytes
         configuration.maxJQTimeout = .milliseconds(maxJQTimeoutMs)
         configuration.synchronous = sqliteSynchronous
+        configuration.retention = RetentionPolicy(
+            maxAge: retentionDays == 0 ? nil : Double(retentionDays) * 86_400,
+            maxPerWorkflow: retentionPerWorkflow == 0 ? nil : retentionPerWorkflow)
+        configuration.retentionInterval = .seconds(retentionIntervalSeconds)
         let server = try DocflowServer(configuration: configuration, logger: logger)
         try await server.run()
     }

@@ -1,6 +1,7 @@
 import DocflowClient
 import DocflowCore
 import DocflowEngine
+import DocflowStore
 import Foundation
 
 /// Everything `docflow serve` can be told (contract section 0).
@@ -62,6 +63,10 @@ package struct ServiceConfiguration: Sendable {
     /// Step types the engine sends to `docflow worker`s (`--dispatch`) instead of running them;
     /// empty: every step runs in the engine.
     package var dispatchTypes: [StepType] = []
+    /// How much finished history the janitor keeps.
+    package var retention = RetentionPolicy()
+    /// Between the janitor's passes.
+    package var retentionInterval = Duration.seconds(300)
     /// How long a graceful shutdown may take before what still runs is cancelled.
     package var drainTime = Duration.seconds(30)
 

@@ -254,7 +254,10 @@ final class Worker: Service, Sendable {
             // outbox for the next start.
             Supervised("status-relay", relay, abandonsOnCancel: true, logger: logger),
             Supervised("journal", JournalService(journal: journal), logger: logger),
-            Supervised("janitor", Janitor(store: store, logger: logger), logger: logger),
+            Supervised(
+                "janitor", Janitor(
+                    store: store, policy: configuration.retention, interval: configuration.retentionInterval,
+                    logger: logger), logger: logger),
             Supervised(
                 "engine", EngineService(engine: engine, drain: configuration.drainTime * 5 / 6, logger: logger),
                 logger: logger),
