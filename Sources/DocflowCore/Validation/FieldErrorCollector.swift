@@ -22,6 +22,14 @@ struct FieldErrorCollector {
         return value
     }
 
+    /// Records every key of `object` outside `known`, sorted, as `<path>.<key>`: a misspelt field
+    /// (`filter` for `filters`) is an error, not silently nothing.
+    mutating func rejectUnknown(_ object: [String: JSONValue], at path: String, known: Set<String>, what: String) {
+        for key in object.keys.sorted() where !known.contains(key) {
+            add(Self.path(path, key), "is not a field of \(what)")
+        }
+    }
+
     // MARK: - Readers
 
     mutating func string(_ value: JSONValue, at path: String, nonEmpty: Bool = false) -> String? {

@@ -14,6 +14,17 @@ public enum ScheduleValidator {
                     field: prefix.isEmpty ? "body" : String(prefix.dropLast()), message: "must be an object"))
         }
         var details: [FieldError] = []
+        // A schedule body, or the cron keys of a scheduled workflow's trigger_config (checked there).
+        if prefix.isEmpty {
+            var unknown = FieldErrorCollector()
+            unknown.rejectUnknown(
+                fields, at: "",
+                known: [
+                    "cron_expression", "timezone", "enabled", "workflow_id", "next_run_at", "last_run_at",
+                    "created_at", "updated_at",
+                ], what: "a schedule")
+            details = unknown.details
+        }
         var schedule =
             existing
             ?? Schedule(workflowID: workflowID, cronExpression: "", createdAt: now, updatedAt: now)

@@ -19,6 +19,7 @@ enum WorkflowDefinitionRules {
     ) -> WorkflowDefinition? {
         let before = errors.details.count
         guard let definition = errors.object(json, at: path) else { return nil }
+        errors.rejectUnknown(definition, at: path, known: ["steps"], what: "a definition")
         let stepsPath = FieldErrorCollector.path(path, "steps")
         guard let stepsJSON = FieldErrorCollector.given(definition, "steps") else {
             errors.add(stepsPath, "is required")
@@ -87,6 +88,8 @@ private struct StepReader {
         }
         let before = errors.details.count
         func at(_ key: String) -> String { FieldErrorCollector.path(path, key) }
+        errors.rejectUnknown(
+            fields, at: path, known: ["id", "type", "config", "next", "retry", "timeout_ms", "on_error"], what: "a step")
 
         draft.id = readId(FieldErrorCollector.given(fields, "id"), at: at("id"), index: index, into: &errors)
         if let typeJSON = FieldErrorCollector.given(fields, "type") {
@@ -216,6 +219,9 @@ private struct StepReader {
         guard let fields = errors.object(value, at: path) else { return nil }
         func at(_ key: String) -> String { FieldErrorCollector.path(path, key) }
         let before = errors.details.count
+        errors.rejectUnknown(
+            fields, at: path, known: ["max_attempts", "initial_interval_ms", "backoff", "max_interval_ms"],
+            what: "a retry policy")
         var policy = RetryPolicy()
 
         if let json = FieldErrorCollector.given(fields, "max_attempts"),

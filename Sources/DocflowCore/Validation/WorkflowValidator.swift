@@ -45,7 +45,9 @@ extension Workflow {
 ///
 /// A body is judged whole: the failure lists every problem found, each with its field path
 /// (`definition.steps[1].config.schema_id`) and a short lowercase message (`is required`).
-/// Unknown keys are ignored, so a client may send back what it read (`id`, `created_at`, ...).
+/// Unknown keys are errors naming them (`filter` for `filters` must not make a workflow that
+/// matches every event); the read-only fields of a workflow (`id`, `created_at`, `updated_at`)
+/// are accepted and ignored, so a client may send back what it read.
 public enum WorkflowValidator {
     public static let maxNameLength = TextLimits.maxNameLength
 
@@ -56,6 +58,9 @@ public enum WorkflowValidator {
         guard case .object(let fields) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }
+        var unknown = FieldErrorCollector()
+        unknown.rejectUnknown(fields, at: "", known: fieldNames, what: "a workflow")
+        guard unknown.isEmpty else { return .failure(ValidationFailure(details: unknown.details)) }
         return validate(fields, templateLimits: templateLimits)
     }
 
@@ -70,6 +75,9 @@ public enum WorkflowValidator {
         guard case .object(let changes) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }
+        var unknown = FieldErrorCollector()
+        unknown.rejectUnknown(changes, at: "", known: fieldNames, what: "a workflow")
+        guard unknown.isEmpty else { return .failure(ValidationFailure(details: unknown.details)) }
         var merged: [String: JSONValue] = [
             "name": .string(existing.name),
             "description": existing.description.map(JSONValue.string) ?? .null,
@@ -89,6 +97,12 @@ public enum WorkflowValidator {
         }
         return validate(merged, templateLimits: templateLimits)
     }
+
+    /// The seed's workflow object: what a body may hold.
+    static let fieldNames: Set<String> = [
+        "id", "name", "description", "definition", "trigger_type", "trigger_config", "enabled", "created_at",
+        "updated_at",
+    ]
 
     // MARK: - Rules
 
@@ -160,6 +174,14 @@ public enum WorkflowValidator {
     private static func checkTriggerConfig(
         _ config: [String: JSONValue], for type: TriggerType, into errors: inout FieldErrorCollector
     ) {
+        let known: Set<String> =
+            switch type {
+            case .manual: []
+            case .scheduled: ["cron_expression", "timezone", "enabled"]
+            case .webhook: ["secret"]
+            case .event: ["event", "filters"]
+            }
+        errors.rejectUnknown(config, at: "trigger_config", known: known, what: "trigger_config for trigger_type \(type.rawValue)")
         switch type {
         case .manual:
             break
