@@ -52,26 +52,35 @@ private func spawnAndWait(_ executable: String, _ arguments: [String]) throws ->
     guard status == 0 else {
         throw SpawnFailure(description: "cannot start \(executable): \(String(cString: strerror(status)))")
     }
-    // Both pipes drained together, so neither fills up while the other is read.
+    // Both pipes drained together, so neither fills up while the other is read. Until the child
+    // ends, not until the pipes close: a daemon it started (epmd, an Erlang port program) may
+    // hold them open for good, and waiting for their end would hang the test run.
     var collected = [Data(), Data()]
     var fds = [pollfd(fd: out[0], events: Int16(POLLIN), revents: 0), pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)]
     var buffer = [UInt8](repeating: 0, count: 65536)
+    var waitStatus: Int32 = 0
+    var ended = false
+    func drain(_ index: Int) {
+        let count = buffer.withUnsafeMutableBytes { read(fds[index].fd, $0.baseAddress, $0.count) }
+        if count > 0 {
+            collected[index].append(contentsOf: buffer[0..<count])
+        } else if count == 0 || errno != EINTR {
+            fds[index].fd = -1
+        }
+    }
     while fds.contains(where: { $0.fd >= 0 }) {
-        if poll(&fds, 2, -1) < 0 {
+        if poll(&fds, 2, ended ? 0 : 100) < 0 {
             if errno == EINTR { continue }
             break
         }
-        for index in 0..<2 where fds[index].fd >= 0 && fds[index].revents != 0 {
-            let count = buffer.withUnsafeMutableBytes { read(fds[index].fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                collected[index].append(contentsOf: buffer[0..<count])
-            } else if count == 0 || errno != EINTR {
-                fds[index].fd = -1
-            }
-        }
+        let ready = (0..<2).filter { fds[$0].fd >= 0 && fds[$0].revents != 0 }
+        for index in ready { drain(index) }
+        if ended, ready.isEmpty { break }
+        if !ended, waitpid(pid, &waitStatus, WNOHANG) == pid { ended = true }
     }
-    var waitStatus: Int32 = 0
-    while waitpid(pid, &waitStatus, 0) < 0, errno == EINTR {}
+    if !ended {
+        while waitpid(pid, &waitStatus, 0) < 0, errno == EINTR {}
+    }
     let signal = waitStatus & 0x7f
     return ProcessOutput(
         status: signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal,
