@@ -160,6 +160,8 @@ let package = Package(
             dependencies: [
                 "DocflowEngine", "DocflowCore", "DocflowStore", "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                // sqlite3_stmt_status: the execution search tests count VM steps.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
