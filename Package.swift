@@ -168,7 +168,8 @@ let package = Package(
         .testTarget(
             name: "DocflowServiceTests",
             dependencies: [
-                "DocflowService", "DocflowCore", "AMQPClient", .product(name: "Logging", package: "swift-log"),
+                "DocflowService", "DocflowCore", "DocflowStore", "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
