@@ -159,13 +159,16 @@ let package = Package(
             dependencies: [
                 "DocflowEngine", "DocflowCore", "DocflowStore", "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                // sqlite3_stmt_status: the execution search tests count VM steps.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .testTarget(
             name: "DocflowServiceTests",
             dependencies: [
-                "DocflowService", "DocflowCore", "AMQPClient", .product(name: "Logging", package: "swift-log"),
+                "DocflowService", "DocflowCore", "DocflowStore", "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),

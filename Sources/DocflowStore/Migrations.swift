@@ -221,9 +221,33 @@ enum Migrations {
             // Steps run by a `docflow worker`: the queue wait, apart from the run time in duration_ms.
             try db.execute(sql: "ALTER TABLE execution_steps ADD COLUMN queued_ms INTEGER")
         }
+        migrator.registerMigration("v10: execution search indexes") { db in
+            // Lists page by keyset, newest first on (started_at, id): each index is the equality
+            // filters then both, so a page is one index range read in order whatever the table's
+            // size, never sorted. Status and trigger type have four values each: rather than an
+            // index per combination (each one written on every start, those with status again on
+            // every finish), the two indexes holding both serve a filter on one of them as a merge
+            // of one range per value of the other (ExecutionSearch). executions_by_workflow_start
+            // replaces executions_by_workflow, which lacked id.
+            try db.execute(sql: "CREATE INDEX executions_by_start ON executions (started_at, id)")
+            try db.execute(
+                sql: "CREATE INDEX executions_by_status_trigger ON executions (status, triggered_by, started_at, id)")
+            try db.execute(sql: "DROP INDEX executions_by_workflow")
+            try db.execute(
+                sql: "CREATE INDEX executions_by_workflow_start ON executions (workflow_id, started_at, id)")
+            try db.execute(
+                sql: """
+                    CREATE INDEX executions_by_workflow_status_trigger
+                    ON executions (workflow_id, status, triggered_by, started_at, id)
+                    """)
+            // The workflows list pages oldest first on (created_at, id).
+            try db.execute(sql: "DROP INDEX workflows_by_created")
+            try db.execute(sql: "CREATE INDEX workflows_by_created_id ON workflows (created_at, id)")
+        }
         migrator.registerMigration("v11: retention") { db in
-            // The janitor prunes by age through these, in small batches, at any history size.
-            try db.execute(sql: "CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at)")
+            // The janitor prunes by age through these, in small batches, at any history size (v10
+            // made executions_by_start already).
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at, id)")
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS trigger_claims_by_age ON trigger_claims (claimed_at)")
         }
         return migrator

@@ -24,15 +24,32 @@ struct ExecutionsAPI: Sendable {
             }
             return try await execute(workflowID: id, triggerData: triggerData, request: request)
         }
+        router.on("GET", "/api/executions") { request, _ in
+            var query = ListQuery(request, allowed: ListQuery.executionParameters.union(["workflow_id"]))
+            let filter = query.executionFilter(workflowID: nil)
+            let cursor = query.cursor(of: .executions)
+            let limit = query.limit(standard: 50, maximum: 500)
+            try query.check()
+            let page = try await store.read { db in
+                try ExecutionRepository.page(db, filter, after: cursor, limit: limit)
+            }
+            return .ok(["executions": .array(page.items.map { $0.json() }), "next_cursor": page.nextCursorJSON])
+        }
         router.on("GET", "/api/workflows/{id}/executions") { request, parameters in
             let id = parameters["id"]
+            var query = ListQuery(request, allowed: ListQuery.executionParameters.union(["execution_id"]))
+            var asked = query.executionFilter(workflowID: id)
+            asked.executionID = query.text("execution_id")
+            let filter = asked
+            let cursor = query.cursor(of: .executions)
+            // The seed's list: 20 unless asked, at most 100, as before cursors came.
+            let limit = query.limit(standard: 20, maximum: 100)
             _ = try await context.workflow(id)
-            let limit = try Self.limit(request.query["limit"])
-            let executionID = request.query["execution_id"]
-            let executions = try await store.read { db in
-                try ExecutionRepository.list(db, workflowID: id, limit: limit, executionID: executionID)
+            try query.check()
+            let page = try await store.read { db in
+                try ExecutionRepository.page(db, filter, after: cursor, limit: limit)
             }
-            return .ok(["executions": .array(executions.map { $0.json() })])
+            return .ok(["executions": .array(page.items.map { $0.json() }), "next_cursor": page.nextCursorJSON])
         }
         router.on("POST", "/api/workflows/{id}/executions/{execution_id}/cancel") { _, parameters in
             let execution = try await context.execution(parameters["execution_id"], of: parameters["id"])
@@ -57,14 +74,6 @@ struct ExecutionsAPI: Sendable {
             context.didCommit()
             return .accepted(retried.startedJSON())
         }
-    }
-
-    static func limit(_ text: String?) throws -> Int {
-        guard let text else { return 20 }
-        guard let value = Int(text), (1...100).contains(value) else {
-            throw APIError.validation(field: "limit", "must be an integer from 1 to 100")
-        }
-        return value
     }
 
     /// Creates and starts an execution in one transaction with the request's idempotency record;

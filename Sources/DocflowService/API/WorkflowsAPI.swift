@@ -12,9 +12,14 @@ struct WorkflowsAPI: Sendable {
 
     func register(in router: inout Router) {
         let store = context.store
-        router.on("GET", "/api/workflows") { _, _ in
-            let workflows = try await store.read { db in try WorkflowRepository.fetchAll(db) }
-            return .ok(["workflows": .array(workflows.map { $0.json() })])
+        router.on("GET", "/api/workflows") { request, _ in
+            var query = ListQuery(request, allowed: ["cursor", "limit"])
+            let cursor = query.cursor(of: .workflows)
+            // The seed lists every workflow: a page holds as many as a deployment has, up to 500.
+            let limit = query.limit(standard: 500, maximum: 500)
+            try query.check()
+            let page = try await store.read { db in try WorkflowRepository.page(db, after: cursor, limit: limit) }
+            return .ok(["workflows": .array(page.items.map { $0.json() }), "next_cursor": page.nextCursorJSON])
         }
         router.on("POST", "/api/workflows") { request, _ in
             try await create(request.body ?? .null, request: request)

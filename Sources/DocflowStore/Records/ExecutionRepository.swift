@@ -79,17 +79,7 @@ package enum ExecutionRepository {
     package static func list(_ db: Database, workflowID: String, limit: Int, executionID: String? = nil) throws
         -> [Execution]
     {
-        let rows: [Row]
-        if let executionID {
-            rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM executions WHERE workflow_id = ? AND id = ?",
-                arguments: [workflowID, executionID])
-        } else {
-            rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM executions WHERE workflow_id = ? ORDER BY rowid DESC LIMIT ?",
-                arguments: [workflowID, limit])
-        }
-        return try rows.map { row in try execution(from: row, log: steps(db, executionID: row["id"])) }
+        try page(db, ExecutionFilter(workflowID: workflowID, executionID: executionID), after: nil, limit: limit).items
     }
 
     /// How many executions of a workflow are `running`.

@@ -43,7 +43,7 @@ package enum Retention {
             let cutoff = try String.fetchOne(
                 db,
                 sql: """
-                    SELECT started_at FROM executions INDEXED BY executions_by_workflow WHERE workflow_id = ?
+                    SELECT started_at FROM executions INDEXED BY executions_by_workflow_start WHERE workflow_id = ?
                     ORDER BY started_at DESC LIMIT 1 OFFSET ?
                     """,
                 arguments: [workflowID, max(keep - 1, 0)])
@@ -51,7 +51,7 @@ package enum Retention {
         try db.execute(
             sql: """
                 DELETE FROM executions WHERE id IN (
-                    SELECT id FROM executions INDEXED BY executions_by_workflow
+                    SELECT id FROM executions INDEXED BY executions_by_workflow_start
                     WHERE workflow_id = ? AND started_at < ? AND status != 'running' ORDER BY started_at LIMIT ?)
                 """,
             arguments: [workflowID, cutoff, limit])

@@ -24,7 +24,33 @@ package enum WorkflowRepository {
 
     /// Every workflow, oldest first.
     package static func fetchAll(_ db: Database) throws -> [Workflow] {
-        try WorkflowRow.order(Column("created_at"), Column("rowid")).fetchAll(db).map { try $0.workflow() }
+        try WorkflowRow.order(Column("created_at"), Column("id")).fetchAll(db).map { try $0.workflow() }
+    }
+
+    /// Up to `limit` workflows, oldest first (by `created_at`, then id), after `cursor`.
+    package static func page(_ db: Database, after cursor: PageCursor?, limit: Int) throws -> Page<Workflow> {
+        // One more than asked says whether a page follows.
+        let query = pageQuery(after: cursor, limit: limit + 1)
+        let rows = try WorkflowRow.fetchAll(db, sql: query.sql, arguments: query.arguments)
+        let shown = rows.prefix(limit)
+        let next =
+            rows.count > limit ? shown.last.map { PageCursor(list: .workflows, time: $0.created_at, id: $0.id) } : nil
+        return Page(items: try shown.map { try $0.workflow() }, next: next)
+    }
+
+    /// The statement of `page`: one range of `workflows_by_created_id`, so a page deep in the list
+    /// costs what the first does.
+    package static func pageQuery(after cursor: PageCursor?, limit: Int) -> (sql: String, arguments: StatementArguments)
+    {
+        var sql = "SELECT * FROM workflows INDEXED BY workflows_by_created_id"
+        var arguments: StatementArguments = []
+        if let cursor {
+            sql += " WHERE (created_at, id) > (?, ?)"
+            arguments += [cursor.time, cursor.id]
+        }
+        sql += " ORDER BY created_at, id LIMIT ?"
+        arguments += [limit]
+        return (sql, arguments)
     }
 
     /// Enabled event-triggered workflows, for the trigger index.
