@@ -160,6 +160,7 @@ let package = Package(
             dependencies: [
                 "DocflowEngine", "DocflowCore", "DocflowStore", "DocflowDocuments",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
