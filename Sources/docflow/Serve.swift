@@ -51,6 +51,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "Workflows that get a workflow label of their own in /metrics, the first ones seen; later ones share \"other\" (DOCFLOW_METRICS_WORKFLOW_LABELS)."
+    )
+    var metricsWorkflowLabels = Int(env("DOCFLOW_METRICS_WORKFLOW_LABELS", "100")) ?? 100
+
+    @Option(
+        help:
             "Comma-separated broker users who may call GET routes over AMQP, by the user_id property; unset: anyone (DOCFLOW_AMQP_READ_USERS)."
     )
     var amqpReadUsers: String?
@@ -83,6 +89,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(flag) must be at least 1")
         }
         guard maxJQTimeoutMs >= 1 else { throw ValidationError("--max-jq-timeout-ms must be at least 1") }
+        guard (0...10000).contains(metricsWorkflowLabels) else {
+            throw ValidationError("--metrics-workflow-labels must be 0...10000")
+        }
         _ = try workerStepTypes(dispatch, flag: "--dispatch")
     }
 
@@ -109,6 +118,7 @@ struct Serve: AsyncParsableCommand {
         configuration.httpLimits.maxBodyBytes = httpMaxBodyBytes
         configuration.maxJQTimeout = .milliseconds(maxJQTimeoutMs)
         configuration.synchronous = sqliteSynchronous
+        configuration.metricsWorkflowLabels = metricsWorkflowLabels
         let server = try DocflowServer(configuration: configuration, logger: logger)
         try await server.run()
     }

@@ -64,6 +64,9 @@ package struct ServiceConfiguration: Sendable {
     package var dispatchTypes: [StepType] = []
     /// How long a graceful shutdown may take before what still runs is cancelled.
     package var drainTime = Duration.seconds(30)
+    /// How many workflows get a `workflow` label value of their own in `/metrics`; later ones
+    /// share `other`.
+    package var metricsWorkflowLabels = 100
 
     package init() {}
 
