@@ -171,6 +171,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
+        .testTarget(
+            name: "DocflowCLITests",
+            dependencies: [
+                "DocflowCLI", "DocflowClient", "DocflowCore", "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Reads Package.swift through `swift package dump-package`: the layers hold.
         .testTarget(name: "PackageShapeTests"),
         // Helpers the integration test targets share.

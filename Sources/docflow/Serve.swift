@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = bootstrapLogging(level: shared.logLevel)
+        let logger = bootstrapLogging(level: shared.logLevel, format: shared.format)
         var configuration = ServiceConfiguration()
         shared.apply(to: &configuration)
         configuration.dispatchTypes = try workerStepTypes(dispatch, flag: "--dispatch")
