@@ -161,6 +161,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                 // sqlite3_stmt_status: the execution search tests count VM steps.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
@@ -172,6 +173,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AMQPClientTests", dependencies: ["AMQPClient"]),
+        .testTarget(
+            name: "DocflowCLITests",
+            dependencies: [
+                "DocflowCLI", "DocflowClient", "DocflowCore", "AMQPClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Reads Package.swift through `swift package dump-package`: the layers hold.
         .testTarget(name: "PackageShapeTests"),
         // Helpers the integration test targets share.

@@ -63,6 +63,16 @@ public struct AMQPChannel: Sendable {
         }
     }
 
+    /// Takes the next message of a queue (`basic.get`), or nil when the queue is empty. Unless
+    /// `noAck`, settle it like a consumer's delivery (`ack`, `nack`, `reject`); the broker requeues
+    /// it if the channel closes first. For tools that read a queue nobody consumes; a consumer is
+    /// the way to follow one.
+    public func get(queue: String, noAck: Bool = false) async throws -> AMQPDelivery? {
+        try await connection.perform { loop, continuation in
+            loop.get(queue, noAck: noAck, channel: number) { continuation.resume(with: $0) }
+        }
+    }
+
     /// How many unsettled deliveries the broker may hand this channel's consumers.
     public func setPrefetch(_ count: UInt16) async throws {
         try await connection.perform { loop, continuation in

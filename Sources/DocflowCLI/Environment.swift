@@ -16,13 +16,21 @@ package func env(_ name: String) -> String? {
     ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }
 
-/// Logs go to stderr, one line per event, at `DOCFLOW_LOG_LEVEL` (default info).
-package func bootstrapLogging(level: String) -> Logger {
+/// Logs go to stderr, one line per event, at `DOCFLOW_LOG_LEVEL` (default info), as text or as
+/// JSON (`DOCFLOW_LOG_FORMAT`).
+package func bootstrapLogging(level: String, format: LogFormat = .text) -> Logger {
     let level = Logger.Level(rawValue: level.lowercased()) ?? .info
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
+        switch format {
+        case .text:
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        case .json:
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
     return Logger(label: "docflow")
 }

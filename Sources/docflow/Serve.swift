@@ -52,6 +52,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "Workflows that get a workflow label of their own in /metrics, the first ones seen; later ones share \"other\" (DOCFLOW_METRICS_WORKFLOW_LABELS)."
+    )
+    var metricsWorkflowLabels = Int(env("DOCFLOW_METRICS_WORKFLOW_LABELS", "100")) ?? 100
+
+    @Option(
+        help:
             "Comma-separated broker users who may call GET routes over AMQP, by the user_id property; unset: anyone (DOCFLOW_AMQP_READ_USERS)."
     )
     var amqpReadUsers: String?
@@ -104,11 +110,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--retention-interval-seconds must be at least 1")
         }
         guard maxJQTimeoutMs >= 1 else { throw ValidationError("--max-jq-timeout-ms must be at least 1") }
+        guard (0...10000).contains(metricsWorkflowLabels) else {
+            throw ValidationError("--metrics-workflow-labels must be 0...10000")
+        }
         _ = try workerStepTypes(dispatch, flag: "--dispatch")
     }
 
     func run() async throws {
-        let logger = bootstrapLogging(level: shared.logLevel)
+        let logger = bootstrapLogging(level: shared.logLevel, format: shared.format)
         var configuration = ServiceConfiguration()
         shared.apply(to: &configuration)
         configuration.dispatchTypes = try workerStepTypes(dispatch, flag: "--dispatch")
@@ -134,6 +143,7 @@ struct Serve: AsyncParsableCommand {
             maxAge: retentionDays == 0 ? nil : Double(retentionDays) * 86_400,
             maxPerWorkflow: retentionPerWorkflow == 0 ? nil : retentionPerWorkflow)
         configuration.retentionInterval = .seconds(retentionIntervalSeconds)
+        configuration.metricsWorkflowLabels = metricsWorkflowLabels
         let server = try DocflowServer(configuration: configuration, logger: logger)
         try await server.run()
     }

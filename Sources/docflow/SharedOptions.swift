@@ -88,7 +88,13 @@ struct SharedOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical (DOCFLOW_LOG_LEVEL).")
     var logLevel = env("DOCFLOW_LOG_LEVEL", "info")
 
+    @Option(help: "text, or json for one JSON object per line (DOCFLOW_LOG_FORMAT).")
+    var logFormat = env("DOCFLOW_LOG_FORMAT", "text")
+
     func validate() throws {
+        guard LogFormat(rawValue: logFormat.lowercased()) != nil else {
+            throw ValidationError("--log-format must be text or json")
+        }
         guard QueueType(rawValue: queueType) != nil else {
             throw ValidationError("--queue-type must be auto, quorum or classic")
         }
@@ -109,6 +115,9 @@ struct SharedOptions: ParsableArguments {
         // The helper's runtime and poppler take about 100 MiB before any document.
         guard parseMemoryMb >= 256 else { throw ValidationError("--parse-memory-mb must be at least 256") }
     }
+
+    /// What `--log-format` says, validated.
+    var format: LogFormat { LogFormat(rawValue: logFormat.lowercased()) ?? .text }
 
     /// Sets what these options say in `configuration`.
     func apply(to configuration: inout ServiceConfiguration) {

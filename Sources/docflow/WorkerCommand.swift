@@ -26,7 +26,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = bootstrapLogging(level: shared.logLevel)
+        let logger = bootstrapLogging(level: shared.logLevel, format: shared.format)
         var configuration = ServiceConfiguration()
         shared.apply(to: &configuration)
         let worker = try StepWorker(

@@ -54,8 +54,9 @@ struct HTTPPortTests {
         #expect(try await server.finished(workflow, id)["status"] == "completed")
         let metrics = try await http("GET", port, "/metrics")
         #expect(metrics.status == 200)
-        #expect(metrics.text.contains(#"docflow_executions_started_total{trigger="manual"} 1"#))
-        #expect(metrics.text.contains(#"docflow_executions_completed_total{trigger="manual"} 1"#))
+        #expect(metrics.text.contains(#"docflow_executions_started_total{trigger="manual",workflow="\#(workflow)"} 1"#))
+        #expect(
+            metrics.text.contains(#"docflow_executions_completed_total{trigger="manual",workflow="\#(workflow)"} 1"#))
         #expect(metrics.text.contains("docflow_step_duration_seconds_bucket"))
         #expect(metrics.text.contains("docflow_messages_consumed_total"))
         let ready = try await http("GET", port, "/readyz")

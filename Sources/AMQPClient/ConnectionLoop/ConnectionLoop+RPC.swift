@@ -148,6 +148,36 @@ extension ConnectionLoop {
         }
     }
 
+    /// `basic.get`: the queue's next message, or nil when it is empty. Unless `noAck`, the message
+    /// waits to be settled like a delivery to a consumer.
+    func get(_ queue: String, noAck: Bool, channel number: UInt16, completion: @escaping Completion<AMQPDelivery?>) {
+        rpc(channel: number, completion) { [self] connection, state in
+            let arena = CArena()
+            let reply = amqp_basic_get(connection, number, arena.bytes(queue), noAck ? 1 : 0)
+            if let error = check(reply, channel: number) { return .failure(error) }
+            // Anything else is `basic.get-empty`.
+            guard reply.reply.id == Method.basicGetOK, let decoded = reply.reply.decoded else { return .success(nil) }
+            // Copied before the content is read, which may reuse the memory the method was decoded in.
+            let ok = decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+            let (tag, redelivered, exchange, routingKey) = (
+                ok.delivery_tag, ok.redelivered != 0, ok.exchange.string, ok.routing_key.string
+            )
+            var message = amqp_message_t()
+            if let error = check(amqp_read_message(connection, number, &message, 0), channel: number) {
+                return .failure(error)
+            }
+            defer { amqp_destroy_message(&message) }
+            guard let owner else { return .failure(.closed) }
+            if !noAck { state.acks.delivered(tag) }
+            return .success(
+                AMQPDelivery(
+                    exchange: exchange, routingKey: routingKey, body: message.body.data,
+                    properties: AMQPProperties(message.properties), redelivered: redelivered, deliveryTag: tag,
+                    consumerTag: "", channel: AMQPChannel(connection: owner, number: number),
+                    generation: state.acks.generation))
+        }
+    }
+
     func setPrefetch(_ count: UInt16, channel number: UInt16, completion: @escaping Completion<Void>) {
         rpc(channel: number, completion) { [self] connection, state in
             if amqp_basic_qos(connection, number, 0, count, 0) == nil,

@@ -83,6 +83,7 @@ enum Method {
     static let basicCancel: amqp_method_number_t = 0x003C_001E
     static let basicReturn: amqp_method_number_t = 0x003C_0032
     static let basicDeliver: amqp_method_number_t = 0x003C_003C
+    static let basicGetOK: amqp_method_number_t = 0x003C_0047
     static let basicAck: amqp_method_number_t = 0x003C_0050
     static let basicNack: amqp_method_number_t = 0x003C_0078
 

@@ -8,9 +8,16 @@ public final class AsyncSemaphore: Sendable {
     }
 
     private let state: Mutex<State>
+    private let permits: Int
 
     public init(_ permits: Int) {
+        self.permits = permits
         state = Mutex(State(available: permits))
+    }
+
+    /// Permits held now, and tasks waiting for one.
+    public var usage: (held: Int, waiting: Int) {
+        state.withLock { (permits - $0.available, $0.waiting.count) }
     }
 
     public func acquire() async {

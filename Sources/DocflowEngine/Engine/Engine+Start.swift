@@ -17,16 +17,21 @@ extension Engine {
         let execution = Execution(
             workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
         let speculative = request.speculative
+        let counts = metrics.workflow(execution.workflowID)
         // A speculative start needs no commit of its own: its end, or its first step with side
         // effects, asks for one.
         let ticket = journal.enqueue(Self.transition(execution, request.claim), urgent: !speculative)
-        if speculative { launch(execution, start: ticket) }
+        if speculative { launch(execution, start: ticket, workflowMetrics: counts) }
         ticket.onResolve { [self] result in
             switch result {
             case .success(true):
-                if !speculative { launch(execution) }
+                // Counted once committed: a speculative start that is refused started nothing.
+                counts.started(execution.triggeredBy)
+                if !speculative { launch(execution, workflowMetrics: counts) }
                 onResolve(.success(.started(execution)))
             case .success(false):
+                // Without a claim, only a disabled workflow refuses a start: no duplicate.
+                if request.claim != nil { counts.duplicate(execution.triggeredBy) }
                 // A speculative runner tells the journal itself when it gives up.
                 if !speculative { journal.abandon(execution.id) }
                 onResolve(.success(.refused))
@@ -52,16 +57,23 @@ extension Engine {
         let execution = Execution(
             workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
         precondition(db.isInsideTransaction, "a start must be written inside a transaction")
-        guard try journal.write(db, Self.transition(execution, request.claim)) else { return .refused }
+        let counts = metrics.workflow(execution.workflowID)
+        guard try journal.write(db, Self.transition(execution, request.claim)) else {
+            if request.claim != nil { counts.duplicate(execution.triggeredBy) }
+            return .refused
+        }
         db.afterNextTransaction(onCommit: { [self] db in
             // A savepoint rolled back inside the transaction takes the row with it, and GRDB still
             // calls this: run only what was written.
-            if (try? ExecutionRepository.exists(db, id: execution.id)) == true { launch(execution) }
+            guard (try? ExecutionRepository.exists(db, id: execution.id)) == true else { return }
+            counts.started(execution.triggeredBy)
+            launch(execution, workflowMetrics: counts)
         })
         return .started(execution)
     }
 
-    /// Runs a failed execution again from its failed step, keeping what completed before it.
+    /// Runs a failed execution again from its failed step, keeping what completed before it. Not a
+    /// new start: it is counted again only in the outcome it reaches.
     package func retry(_ execution: Execution) async throws -> Execution {
         var reopened = execution
         reopened.status = .running

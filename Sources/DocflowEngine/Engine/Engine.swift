@@ -16,7 +16,7 @@ package final class Engine: Sendable {
     private let running = Mutex<[String: Running]>([:])
     let logger: Logger
     private let executor: (@Sendable () -> (any TaskExecutor)?)?
-    let metrics: EngineMetrics
+    package let metrics: EngineMetrics
     private let maxStepOutputBytes: Int
     /// Sends the steps of some types to workers; nil: every step runs here.
     private let dispatch: (any TaskDispatch)?
@@ -57,8 +57,11 @@ package final class Engine: Sendable {
     /// committed under `start` (then it runs only steps without side effects until that is done,
     /// and drops out without a trace if the start is refused). Only the start paths
     /// (`Engine+Start.swift`) call it. With `crashLooped`, the execution is failed at the step it is
-    /// at instead of running it.
-    func launch(_ execution: Execution, start: CommitTicket? = nil, crashLooped: Bool = false) {
+    /// at instead of running it. `workflowMetrics`: its workflow's, when the caller has them.
+    func launch(
+        _ execution: Execution, start: CommitTicket? = nil, crashLooped: Bool = false,
+        workflowMetrics: WorkflowMetrics? = nil
+    ) {
         let cancelled = AtomicFlag()
         let done = Latch()
         let accepted = running.withLock { running -> Bool in
@@ -71,10 +74,10 @@ package final class Engine: Sendable {
         logger[metadataKey: "execution_id"] = "\(execution.id)"
         logger[metadataKey: "workflow_id"] = "\(execution.workflowID)"
         var runner = ExecutionRunner(
-            executors: executors, journal: journal, metrics: metrics, cancelled: cancelled, stopping: stopping,
+            executors: executors, journal: journal, metrics: workflowMetrics ?? metrics.workflow(execution.workflowID),
+            cancelled: cancelled, stopping: stopping,
             logger: logger, execution: execution, start: start, crashLooped: crashLooped,
             maxStepOutputBytes: maxStepOutputBytes, dispatch: dispatch)
-        if execution.log.isEmpty { metrics.executionStarted(execution.triggeredBy) }
         let task = Task(executorPreference: executor?()) { [self] in
             await slots.acquire()
             let ending = await runner.run()
@@ -115,6 +118,13 @@ package final class Engine: Sendable {
 
     package func isRunning(_ executionID: String) -> Bool {
         running.withLock { $0[executionID] != nil }
+    }
+
+    /// Executions running steps now (each holds one of the `maxConcurrent` slots), and executions
+    /// started but waiting for a slot. Read at each scrape, not kept up per execution.
+    package var load: (running: Int, waiting: Int) {
+        let slots = slots.usage
+        return (slots.held, slots.waiting)
     }
 
     /// Stops at step boundaries: each running execution finishes its current step, is left

@@ -18,7 +18,8 @@ struct ExecutionRunner {
 
     let executors: StepExecutors
     let journal: Journal
-    let metrics: EngineMetrics
+    /// Its workflow's execution and step metrics.
+    let metrics: WorkflowMetrics
     let cancelled: AtomicFlag
     let stopping: AtomicFlag
     var logger: Logger
@@ -32,6 +33,9 @@ struct ExecutionRunner {
     var maxStepOutputBytes = MessageLimits().maxStepOutputBytes
     /// Sends the steps of some types to workers; nil: every step runs here.
     var dispatch: (any TaskDispatch)?
+    /// Steps that ended while the start was not known to be written: counted once it is, never
+    /// if it is refused (a duplicate's steps are no steps of docflow's).
+    var uncounted: [(type: StepType, status: StepStatus, duration: Duration)] = []
 
     /// Returns once the execution's end is queued for the journal, with the ticket of its commit;
     /// nil when it was left `running` because the worker is stopping, or dropped as a duplicate.
@@ -106,7 +110,7 @@ struct ExecutionRunner {
         run.error = message
         run.next = nil
         await record(run)
-        metrics.stepFinished(step.type, status: .failed, duration: .zero)
+        count(step.type, .failed, .zero)
         return await finish(.failed, error: message, visited: visited)
     }
 
@@ -188,7 +192,7 @@ struct ExecutionRunner {
                 run.status = .completed
                 run.output = stepResult.output
                 run.next = stepResult.next ?? step.next ?? following(position)
-                metrics.stepFinished(step.type, status: .completed, duration: elapsed)
+                count(step.type, .completed, elapsed)
                 await record(run, then: settle)
                 return .next(run.next!)
             case .failure(var error):
@@ -219,7 +223,7 @@ struct ExecutionRunner {
                     continue
                 }
                 run.status = .failed
-                metrics.stepFinished(step.type, status: .failed, duration: elapsed)
+                count(step.type, .failed, elapsed)
                 run.error = error.message
                 run.output = error.output
                 if step.onError == .continue { run.next = step.next ?? following(position) }
@@ -329,11 +333,23 @@ struct ExecutionRunner {
     private mutating func startIsWritten() async -> Bool {
         guard let start else { return true }
         self.start = nil
-        do {
-            return try await start.wait()
-        } catch {
-            return false
+        let written = (try? await start.wait()) ?? false
+        if written { countUncounted() }
+        uncounted.removeAll()
+        return written
+    }
+
+    /// Counts an ended step now, or once the start is known to be written.
+    private mutating func count(_ type: StepType, _ status: StepStatus, _ duration: Duration) {
+        if start == nil {
+            metrics.stepFinished(type, status: status, duration: duration)
+        } else {
+            uncounted.append((type, status, duration))
         }
+    }
+
+    private func countUncounted() {
+        for step in uncounted { metrics.stepFinished(step.type, status: step.status, duration: step.duration) }
     }
 
     /// Logs every step off the taken path as skipped, then queues the execution's end and returns
@@ -352,7 +368,10 @@ struct ExecutionRunner {
         execution.error = error
         let ending = journal.enqueue(.finished(execution))
         let (journal, metrics, logger, execution) = (self.journal, self.metrics, self.logger, self.execution)
+        let uncounted = self.uncounted
+        self.uncounted.removeAll()
         let report = { @Sendable in
+            for step in uncounted { metrics.stepFinished(step.type, status: step.status, duration: step.duration) }
             metrics.executionFinished(status, execution.triggeredBy)
             var metadata: Logger.Metadata = ["duration_ms": "\(Int(now.timeIntervalSince(execution.startedAt) * 1000))"]
             if let error { metadata["error"] = "\(error)" }

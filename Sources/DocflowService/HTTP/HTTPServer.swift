@@ -23,7 +23,7 @@ final class HTTPServer: Service, Sendable {
 
     init(
         port: Int, limits: HTTPLimits, authentication: HTTPAuthentication, router: Router, webhooks: WebhookTrigger,
-        store: Store, connections: [AMQPConnection], metrics: ServiceMetrics, logger: Logger
+        store: Store, connections: [AMQPConnection], metrics: @escaping @Sendable () async -> String, logger: Logger
     ) {
         configuredPort = port
         let maxBody = limits.maxBodyBytes
@@ -57,7 +57,7 @@ final class HTTPServer: Service, Sendable {
                     if case .failure(let error) = checked { return Self.json(error.response) }
                 }
                 var buffer = ByteBuffer()
-                buffer.writeString(metrics.render(connections: connections))
+                buffer.writeString(await metrics())
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: buffer))
             default:

@@ -1,9 +1,11 @@
 import AMQPClient
 import DocflowClient
+import Foundation
 import Logging
 
 /// Moves a message that can never be processed to the dead-letter exchange, with the reason in
-/// an `x-docflow-error` header, and only then acks it (contract section 5).
+/// an `x-docflow-error` header, and only then acks it (contract section 5). `DeadLetter` (in
+/// DocflowClient) reads these headers back.
 struct DeadLetters: Sendable {
     let channel: AMQPChannel
     let names: Names
@@ -14,6 +16,8 @@ struct DeadLetters: Sendable {
         properties.headers["x-docflow-error"] = .string(reason)
         properties.headers["x-docflow-original-exchange"] = .string(delivery.exchange)
         properties.headers["x-docflow-original-routing-key"] = .string(delivery.routingKey)
+        // The age `docflow dead-letters list` shows; the message's own timestamp is its publisher's.
+        properties.headers["x-docflow-dead-lettered-at"] = .timestamp(UInt64(Date().timeIntervalSince1970))
         properties.persistent = true
         do {
             try await channel.publish(

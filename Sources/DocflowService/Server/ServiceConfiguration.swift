@@ -69,6 +69,9 @@ package struct ServiceConfiguration: Sendable {
     package var retentionInterval = Duration.seconds(300)
     /// How long a graceful shutdown may take before what still runs is cancelled.
     package var drainTime = Duration.seconds(30)
+    /// How many workflows get a `workflow` label value of their own in `/metrics`; later ones
+    /// share `other`.
+    package var metricsWorkflowLabels = 100
 
     package init() {}
 

@@ -152,8 +152,8 @@ final class Worker: Service, Sendable {
         _ configuration: ServiceConfiguration, outboundPolicy: OutboundPolicy, store: Store, lock: DatabaseLock,
         lease: PrefixLease, consuming: AMQPConnection, publishing: AMQPConnection, jq: JQPool, logger: Logger
     ) async throws -> Components {
-        let metrics = ServiceMetrics()
         let names = configuration.names
+        let metrics = ServiceMetrics(names: names, workflowLabels: configuration.metricsWorkflowLabels)
         let topologyChannel = try await consuming.openChannel()
         let apiChannel = try await consuming.openChannel()
         let eventsChannel = try await consuming.openChannel()
@@ -225,6 +225,7 @@ final class Worker: Service, Sendable {
         let events = EventConsumer(
             channel: eventsChannel, queue: names.platformEventsQueue, index: triggers, engine: engine,
             deadLetters: deadLetters, maxMessageBytes: limits.maxMessageBytes, metrics: metrics, logger: logger)
+        let pendingTasks = dispatch?.pending
         let http =
             configuration.httpPort == 0
             ? nil
@@ -232,12 +233,19 @@ final class Worker: Service, Sendable {
                 port: configuration.httpPort, limits: configuration.httpLimits,
                 authentication: configuration.authentication, router: router,
                 webhooks: WebhookTrigger(store: store, engine: engine, didCommit: { relay.wake() }),
-                store: store, connections: [consuming, publishing], metrics: metrics, logger: logger)
+                store: store, connections: [consuming, publishing],
+                metrics: {
+                    await metrics.render(
+                        .init(
+                            connections: [consuming, publishing], engine: engine, store: store,
+                            pendingTasks: pendingTasks))
+                }, logger: logger)
 
         if http != nil, !configuration.authentication.required {
             logger.warning(
                 "the HTTP API answers every caller without an API key (--insecure-no-auth): for local development only")
-        } else if http != nil, !((try? await store.read { db in try APIKeyRepository.anyLive(db, at: Date()) }) ?? true) {
+        } else if http != nil, !((try? await store.read { db in try APIKeyRepository.anyLive(db, at: Date()) }) ?? true)
+        {
             // A fresh install: say at once why every /api/* call will be refused, and what to do.
             logger.warning(
                 "no API key yet, so the HTTP API answers nobody: make one with `docflow keys create --name NAME --scope write` (same --database)",

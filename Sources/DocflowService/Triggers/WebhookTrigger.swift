@@ -56,6 +56,8 @@ struct WebhookTrigger: Sendable {
             if let verified = seen,
                 let earlier = try WebhookSignaturesSeen.execution(db, workflowID: workflowID, digest: verified.digest)
             {
+                // The engine counts the claims it refuses; a replayed signature never reaches it.
+                engine.metrics.workflow(workflowID).duplicate(.webhook)
                 return try Self.duplicate(db, executionID: earlier)
             }
             let started = try engine.start(request, in: db).execution
