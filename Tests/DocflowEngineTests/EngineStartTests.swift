@@ -257,7 +257,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             stopping.cancel()
             await stopping.value
-            #expect(ContinuousClock.now - began < .seconds(3))
+            // Against the alternative (the 60 s wait), not the machine's load: a loaded run took 3.03 s.
+            #expect(ContinuousClock.now - began < .seconds(30))
         }
     }
 
