@@ -9,7 +9,10 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct JQSandboxTests {
     @Test func envAndDollarENVAreEmpty() async throws {
-        setenv("DOCFLOW_TEST_SECRET", "hunter2", 1)
+        // The test process's own environment (PATH, HOME, ...) is what must not reach the helper.
+        // No setenv here: changing the environment while other tests spawn processes races with
+        // Foundation's Process.run copying it (a crash in memcpy, seen in a parallel run).
+        try #require(!ProcessInfo.processInfo.environment.isEmpty)
         let pool = try makePool(size: 1)
         defer { pool.shutdown() }
         let result = try await pool.evaluate("[$ENV, env]", input: nil, timeout: .seconds(10))

@@ -40,7 +40,10 @@ struct ParserHelperTests {
     }
 
     @Test func aHelperInheritsNoEnvironmentAndNoDescriptorAbove2() async throws {
-        setenv("DOCFLOW_TEST_SECRET", "hunter2", 1)
+        // The test process's own environment (PATH, HOME, ...) is what must not reach the helper.
+        // No setenv here: changing the environment while other tests spawn processes races with
+        // Foundation's Process.run copying it (a crash in memcpy, seen in a parallel run).
+        try #require(!ProcessInfo.processInfo.environment.isEmpty)
         let slow = try await HostilePDFs.slow.value
         let name = "dp-isolated"
         let pool = ParserPool(executable: try renamedParser(name))
