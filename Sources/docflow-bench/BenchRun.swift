@@ -12,14 +12,14 @@ import Synchronization
 final class BenchRun: Sendable {
     let options: DocflowBench
     let runID: String
-    private let logger: Logger
+    let logger: Logger
     /// API calls and cleanup.
-    private let control: AMQPConnection
+    let control: AMQPConnection
     /// The platform's side: events out.
-    private let publishing: AMQPConnection
+    let publishing: AMQPConnection
     /// The monitoring consumer's side: status events in.
-    private let monitoring: AMQPConnection
-    private let broker: ProcessSampler?
+    let monitoring: AMQPConnection
+    let broker: ProcessSampler?
 
     init(options: DocflowBench, logger: Logger) async throws {
         self.options = options
@@ -48,20 +48,26 @@ final class BenchRun: Sendable {
         let started = Date()
         Self.say("run \(runID): docflow at \(options.docflow ?? ServerProcess.binaryBesideBench())")
         var modes: [ModeFigures] = []
-        let full = try await measureDocflow(synchronous: "FULL", soakSeconds: options.soakSeconds)
-        modes.append(full.mode)
-        if !options.skipNormal {
-            modes.append(try await measureDocflow(synchronous: "NORMAL", soakSeconds: 0).mode)
-        }
+        var full: DocflowOutcome?
         var ceiling: ClosedLoopFigures?
-        if !options.skipCeiling {
-            ceiling = try await measureCeiling(statusMessages: full.perExecution, bodyBytes: full.bodyBytes)
-            if let ceiling {
-                for index in modes.indices {
-                    modes[index].fractionOfCeiling = rounded(modes[index].closedLoop.rate / ceiling.rate, 4)
+        if !options.onlyWorkers {
+            let fullOutcome = try await measureDocflow(synchronous: "FULL", soakSeconds: options.soakSeconds)
+            full = fullOutcome
+            modes.append(fullOutcome.mode)
+            if !options.skipNormal {
+                modes.append(try await measureDocflow(synchronous: "NORMAL", soakSeconds: 0).mode)
+            }
+            if !options.skipCeiling {
+                ceiling = try await measureCeiling(
+                    statusMessages: fullOutcome.perExecution, bodyBytes: fullOutcome.bodyBytes)
+                if let ceiling {
+                    for index in modes.indices {
+                        modes[index].fractionOfCeiling = rounded(modes[index].closedLoop.rate / ceiling.rate, 4)
+                    }
                 }
             }
         }
+        let workers = options.skipWorkers ? nil : try await measureWorkerModes()
         return RunFigures(
             startedAt: RFC3339.string(from: started), finishedAt: RFC3339.string(from: Date()), prefix: runID,
             cores: ProcessInfo.processInfo.activeProcessorCount, broker: control.configuration.redacted,
@@ -69,8 +75,8 @@ final class BenchRun: Sendable {
                 events: options.events, warmup: options.warmup, inFlight: options.inFlight,
                 openSeconds: options.openSeconds, soakSeconds: options.soakSeconds,
                 loads: options.skipOpen ? [] : options.loads),
-            statusEventsPerExecution: rounded(full.perExecution, 2), statusEventBytes: full.bodyBytes,
-            modes: modes, ceiling: ceiling)
+            statusEventsPerExecution: rounded(full?.perExecution ?? 0, 2), statusEventBytes: full?.bodyBytes ?? 0,
+            modes: modes, ceiling: ceiling, workers: workers)
     }
 
     /// Closes the run's broker connections.

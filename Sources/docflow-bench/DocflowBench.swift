@@ -51,6 +51,27 @@ struct DocflowBench: AsyncParsableCommand {
     @Flag(help: "Skip the raw AMQP ceiling.")
     var skipCeiling = false
 
+    @Flag(help: "Skip the worker mode (the invoice workflow with its steps local, then on docflow workers).")
+    var skipWorkers = false
+
+    @Flag(help: "Run the worker mode only (its JSON does not replace latest.json).")
+    var onlyWorkers = false
+
+    @Option(help: "Executions counted by each closed loop of the worker mode, after its warm-up.")
+    var workerExecutions = 1_000
+
+    @Option(help: "Executions run before each closed loop of the worker mode starts counting.")
+    var workerWarmup = 200
+
+    @Option(help: "Executions kept unfinished by the worker mode's closed loops.")
+    var workerInFlight = 128
+
+    @Option(parsing: .upToNextOption, help: "How many docflow workers each dispatched mode runs, after the local one.")
+    var workerCounts: [Int] = [1, 2, 3]
+
+    @Option(help: "Each docflow worker's --concurrency.")
+    var workerConcurrency = 8
+
     @Option(help: "RabbitMQ URL, or the nodes of a cluster comma-separated (DOCFLOW_AMQP_URL).")
     var amqpURL =
         ProcessInfo.processInfo.environment["DOCFLOW_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
@@ -72,6 +93,15 @@ struct DocflowBench: AsyncParsableCommand {
         guard openSeconds > 0, soakSeconds >= 0 else { throw ValidationError("durations must be positive") }
         if let openMaxRate, openMaxRate <= 0 { throw ValidationError("--open-max-rate must be positive") }
         guard loads.allSatisfy({ (1...100).contains($0) }) else { throw ValidationError("--loads are 1...100") }
+        guard workerExecutions > 0, workerWarmup >= 0, (1...Int(UInt16.max)).contains(workerInFlight) else {
+            throw ValidationError("--worker-executions and --worker-in-flight must be positive")
+        }
+        guard workerCounts.allSatisfy({ (1...32).contains($0) }), (1...1000).contains(workerConcurrency) else {
+            throw ValidationError("--worker-counts are 1...32, --worker-concurrency 1...1000")
+        }
+        guard !(skipWorkers && onlyWorkers) else {
+            throw ValidationError("--skip-workers and --only-workers exclude each other")
+        }
     }
 
     func run() async throws {
@@ -95,7 +125,7 @@ struct DocflowBench: AsyncParsableCommand {
         let report = Report(figures: figures)
         print(report.table())
         let timestamp = RFC3339.string(from: started).filter { $0 != "-" && $0 != ":" }
-        let path = try report.write(to: outputDir, timestamp: timestamp)
-        print("\nwritten: \(path) and latest.json")
+        let path = try report.write(to: outputDir, timestamp: timestamp, updatingLatest: !onlyWorkers)
+        print("\nwritten: \(path)\(onlyWorkers ? "" : " and latest.json")")
     }
 }

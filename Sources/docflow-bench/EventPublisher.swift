@@ -12,6 +12,8 @@ import Synchronization
 final class EventPublisher: Sendable {
     let exchange: String
     let routingKey: String
+    /// The `data` of every event, as JSON text; nil: `{"amount", "document_id"}` varying by event.
+    let data: String?
     private let channel: AMQPChannel
     private let state = Mutex(State())
 
@@ -22,18 +24,19 @@ final class EventPublisher: Sendable {
     }
 
     /// - Parameter channel: a channel of a connection used for nothing else.
-    init(channel: AMQPChannel, exchange: String, routingKey: String) async throws {
+    init(channel: AMQPChannel, exchange: String, routingKey: String, data: String? = nil) async throws {
         try await channel.enableConfirms()
         self.channel = channel
         self.exchange = exchange
         self.routingKey = routingKey
+        self.data = data
     }
 
     /// A `document.uploaded` event as the platform would publish it.
     func message(eventID: String, sequence: Int) -> AMQPMessage {
-        let amount = sequence % 100 + 1
+        let data = self.data ?? #"{"amount":\#(sequence % 100 + 1),"document_id":"doc-\#(sequence)"}"#
         let body =
-            #"{"data":{"amount":\#(amount),"document_id":"doc-\#(sequence)"},"event":"document.uploaded","#
+            #"{"data":\#(data),"event":"document.uploaded","#
             + #""id":"\#(eventID)","timestamp":"\#(RFC3339.string(from: Date()))"}"#
         return AMQPMessage(
             exchange: exchange, routingKey: routingKey, body: Data(body.utf8),

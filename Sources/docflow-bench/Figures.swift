@@ -27,6 +27,8 @@ struct LatencyFigures: Codable, Sendable {
 struct CPUFigures: Codable, Sendable {
     var worker: Double?
     var broker: Double?
+    /// The `docflow worker`s of the worker mode, together.
+    var stepWorkers: Double?
     var bench: Double
     /// Everything else on the machine: well above zero, the figures were taken on a busy machine.
     var others: Double?
@@ -35,9 +37,10 @@ struct CPUFigures: Codable, Sendable {
         let per = 1000 / Double(Swift.max(executions, 1))
         if let a = start.worker, let b = end.worker { worker = rounded((b.cpuSeconds - a.cpuSeconds) * per, 3) }
         if let a = start.broker, let b = end.broker { broker = rounded((b.cpuSeconds - a.cpuSeconds) * per, 3) }
+        if let a = start.stepWorkers, let b = end.stepWorkers { stepWorkers = rounded((b - a) * per, 3) }
         bench = rounded((end.bench.cpuSeconds - start.bench.cpuSeconds) * per, 3)
         if let a = start.machine, let b = end.machine {
-            let ours = (worker ?? 0) + (broker ?? 0) + bench
+            let ours = (worker ?? 0) + (broker ?? 0) + (stepWorkers ?? 0) + bench
             others = rounded(Swift.max((b - a) * per - ours, 0), 3)
         }
     }
@@ -132,6 +135,8 @@ struct RunFigures: Codable, Sendable {
     var statusEventBytes: Int
     var modes: [ModeFigures]
     var ceiling: ClosedLoopFigures?
+    /// The worker mode: the invoice workflow with its steps in the engine, then on workers.
+    var workers: WorkerRunFigures?
 
     struct Settings: Codable, Sendable {
         var events: Int

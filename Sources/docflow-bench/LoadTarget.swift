@@ -11,6 +11,8 @@ struct LoadTarget: Sendable {
     /// The worker under test (`docflow serve`); none for the ceiling, whose worker is the bench.
     let worker: ProcessSampler?
     let broker: ProcessSampler?
+    /// `docflow worker`s running the steps `docflow serve` dispatches (the worker mode).
+    var stepWorkers: [ProcessSampler] = []
     let bench = ProcessSampler(pid: getpid(), includesDescendants: false)
 
     private static let sequence = Atomic<Int>(0)
@@ -20,6 +22,8 @@ struct LoadTarget: Sendable {
         var instant: UInt64
         var worker: ProcessSampler.Sample?
         var broker: ProcessSampler.Sample?
+        /// CPU seconds of all the step workers together; nil when there are none.
+        var stepWorkers: Double?
         var bench: ProcessSampler.Sample
         /// Busy CPU seconds of the whole machine.
         var machine: Double?
@@ -27,8 +31,9 @@ struct LoadTarget: Sendable {
 
     func read() -> Reading {
         Reading(
-            instant: Nanos.now(), worker: worker?.sample(), broker: broker?.sample(), bench: bench.sample(),
-            machine: ProcessSampler.machineBusySeconds())
+            instant: Nanos.now(), worker: worker?.sample(), broker: broker?.sample(),
+            stepWorkers: stepWorkers.isEmpty ? nil : stepWorkers.reduce(0) { $0 + $1.sample().cpuSeconds },
+            bench: bench.sample(), machine: ProcessSampler.machineBusySeconds())
     }
 
     /// Publishes `count` new `document.uploaded` events, registered with `flight` as meant to be

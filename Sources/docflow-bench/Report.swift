@@ -9,6 +9,10 @@ struct Report {
         var out: [String] = []
         let f = figures
         out.append("docflow-bench  \(f.startedAt)  prefix \(f.prefix)  \(f.cores) cores  broker \(f.broker)")
+        if f.modes.isEmpty, f.ceiling == nil {
+            if let workers = f.workers { out.append(contentsOf: workerTable(workers)) }
+            return out.joined(separator: "\n")
+        }
         out.append(
             "workflow: transform -> condition -> transform, \(format(f.statusEventsPerExecution, 2)) status events "
                 + "per execution (\(f.statusEventBytes) B on average)")
@@ -81,11 +85,46 @@ struct Report {
             out.append("docflow \(mode.synchronous) logged:")
             out.append(contentsOf: mode.warnings.map { "  \($0)" })
         }
+        if let workers = f.workers { out.append(contentsOf: workerTable(workers)) }
         return out.joined(separator: "\n")
     }
 
-    /// Writes `<timestamp>.json` and `latest.json` in `directory`; returns the first path.
-    func write(to directory: String, timestamp: String) throws -> String {
+    /// The worker mode: one row per mode, CPU in ms per execution; then what went wrong, if anything.
+    private func workerTable(_ w: WorkerRunFigures) -> [String] {
+        var out = [
+            "",
+            "Worker mode: \(w.workflow), \(w.inFlight) in flight, \(w.executions) executions after "
+                + "\(w.warmup) warm-up, workers at --concurrency \(w.workerConcurrency); CPU in ms per execution",
+        ]
+        let header = [
+            "", "exec/s", "engine CPU ms/exec", "workers CPU ms/exec", "broker CPU ms/exec", "p50 ms", "failed",
+            "receiver", "sample",
+        ]
+        let widths = header.dropFirst().map { Swift.max($0.count, 11) }
+        out.append(row(header, widths: widths))
+        for mode in w.modes {
+            let c = mode.closedLoop
+            let cpu = c.cpuSecondsPerThousand
+            out.append(
+                row(
+                    [
+                        mode.mode, format(c.rate, 1), cpu.worker.map { format($0, 3) } ?? "-",
+                        cpu.stepWorkers.map { format($0, 3) } ?? "-", cpu.broker.map { format($0, 3) } ?? "-",
+                        format(c.latency.p50, 1), "\(c.failed)", "\(mode.receiverRequests)/\(mode.executions)",
+                        mode.sampleProblems.isEmpty ? "\(mode.sampled) ok" : "\(mode.sampleProblems.count) bad",
+                    ], widths: widths))
+        }
+        for mode in w.modes where !mode.warnings.isEmpty || !mode.sampleProblems.isEmpty {
+            out.append("")
+            out.append("worker mode, \(mode.mode):")
+            out.append(contentsOf: (mode.sampleProblems + mode.warnings).map { "  \($0)" })
+        }
+        return out
+    }
+
+    /// Writes `<timestamp>.json` and (when `updatingLatest`) `latest.json` in `directory`; returns
+    /// the first path.
+    func write(to directory: String, timestamp: String, updatingLatest: Bool = true) throws -> String {
         let folder = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
@@ -94,7 +133,7 @@ struct Report {
         let data = try encoder.encode(figures)
         let path = folder.appendingPathComponent("\(timestamp).json")
         try data.write(to: path, options: .atomic)
-        try data.write(to: folder.appendingPathComponent("latest.json"), options: .atomic)
+        if updatingLatest { try data.write(to: folder.appendingPathComponent("latest.json"), options: .atomic) }
         return path.path
     }
 

@@ -11,6 +11,8 @@ final class ServerProcess: @unchecked Sendable {
     let synchronous: String
     let directory: URL
     let binary: String
+    /// Flags after `serve`, e.g. `--dispatch parse,extract,integration`.
+    let arguments: [String]
     private let amqpURL: String
     private var process: Process?
 
@@ -20,8 +22,9 @@ final class ServerProcess: @unchecked Sendable {
     var apiQueue: String { "\(prefix).api" }
     var logPath: String { directory.appendingPathComponent("docflow.log").path }
 
-    init(binary: String, prefix: String, synchronous: String, amqpURL: String) throws {
+    init(binary: String, prefix: String, synchronous: String, amqpURL: String, arguments: [String] = []) throws {
         self.binary = binary
+        self.arguments = arguments
         self.prefix = prefix
         self.synchronous = synchronous
         self.amqpURL = amqpURL
@@ -42,7 +45,7 @@ final class ServerProcess: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve"]
+        process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DOCFLOW_AMQP_URL"] = amqpURL
         environment["DOCFLOW_PREFIX"] = prefix
@@ -58,7 +61,7 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
-        Self.running.store(process.processIdentifier, ordering: .releasing)
+        Self.track(process.processIdentifier)
         let deadline = Nanos.now() + UInt64(timeout.components.seconds) * 1_000_000_000
         while true {
             // Unroutable until the server has declared its queue; answered once it consumes.
@@ -82,7 +85,7 @@ final class ServerProcess: @unchecked Sendable {
     func stop(grace: Duration = .seconds(40)) async -> String? {
         guard let process else { return nil }
         self.process = nil
-        defer { Self.running.store(0, ordering: .releasing) }
+        defer { Self.untrack(process.processIdentifier) }
         guard process.isRunning else { return "docflow serve had exited with status \(process.terminationStatus)" }
         let begin = Nanos.now()
         process.terminate()
@@ -102,22 +105,23 @@ final class ServerProcess: @unchecked Sendable {
         return seconds > 5 ? "docflow serve took \(format(seconds, 1)) s to stop after SIGTERM" : nil
     }
 
-    /// The child running now, if any, for `stopOnSignals`.
-    private static let running = Atomic<Int32>(0)
+    /// The children running now (`docflow serve`, and `docflow worker`s), for `stopOnSignals`.
+    private static let running = Mutex<Set<Int32>>([])
 
-    /// On SIGINT or SIGTERM, stops the running child too before exiting, so an interrupted
+    static func track(_ pid: Int32) { _ = running.withLock { $0.insert(pid) } }
+    static func untrack(_ pid: Int32) { _ = running.withLock { $0.remove(pid) } }
+
+    /// On SIGINT or SIGTERM, stops the running children too before exiting, so an interrupted
     /// benchmark leaves no docflow behind (its queues stay: they carry the run's prefix).
     static func stopOnSignals() {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                let pid = running.load(ordering: .acquiring)
-                if pid > 0 {
-                    kill(pid, SIGTERM)
-                    // Foundation reaps the child; wait (up to 30 s) until it is gone.
-                    for _ in 0..<600 where kill(pid, 0) == 0 { usleep(50_000) }
-                }
+                let pids = running.withLock { $0 }
+                for pid in pids { kill(pid, SIGTERM) }
+                // Foundation reaps the children; wait (up to 30 s) until they are gone.
+                for _ in 0..<600 where pids.contains(where: { kill($0, 0) == 0 }) { usleep(50_000) }
                 exit(128 + signalNumber)
             }
             source.resume()
