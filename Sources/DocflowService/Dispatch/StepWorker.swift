@@ -184,15 +184,7 @@ package final class StepWorker: Service, Sendable {
         logger: Logger
     ) -> @Sendable (StepTask) -> (any StepExecutor)? {
         let http = CurlClient(policy: policy)
-        let parser = ParserPool(
-            executable: configuration.parsePath ?? ParserPool.defaultExecutable,
-            processes: configuration.parseProcesses, memoryMiB: configuration.parseMemoryMiB,
-            maxOutputBytes: configuration.messageLimits.maxStepOutputBytes, logger: logger)
-        let parse = ParseStep(
-            source: DocumentSource(
-                http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
-                maxBytes: configuration.maxDocumentBytes),
-            parser: parser)
+        let parse = configuration.parseStep(http: http, logger: logger)
         let mail = IntegrationStep.Mail(smtpURL: configuration.smtpURL, from: configuration.smtpFrom)
         let templateLimits = configuration.templateLimits
         return { task in

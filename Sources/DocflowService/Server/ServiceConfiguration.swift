@@ -3,6 +3,7 @@ import DocflowCore
 import DocflowEngine
 import DocflowStore
 import Foundation
+import Logging
 
 /// Everything `docflow serve` can be told (contract section 0).
 package struct ServiceConfiguration: Sendable {
@@ -76,4 +77,18 @@ package struct ServiceConfiguration: Sendable {
     package init() {}
 
     package var names: Names { Names(prefix: prefix, eventsExchange: eventsExchange) }
+}
+
+extension ServiceConfiguration {
+    /// The parse step as this configuration has it (documents, helper processes, limits): the
+    /// engine's and a worker's alike.
+    func parseStep(http: CurlClient, logger: Logger) -> ParseStep {
+        let parser = ParserPool(
+            executable: parsePath ?? ParserPool.defaultExecutable, processes: parseProcesses,
+            memoryMiB: parseMemoryMiB, maxOutputBytes: messageLimits.maxStepOutputBytes, logger: logger)
+        return ParseStep(
+            source: DocumentSource(
+                http: http, root: documentRoot, urlTemplate: documentURLTemplate, maxBytes: maxDocumentBytes),
+            parser: parser)
+    }
 }

@@ -128,15 +128,7 @@ final class Worker: Service, Sendable {
                 integrations: { id in try await store.read { db in try IntegrationRepository.fetch(db, id: id) } },
                 http: http, mail: .init(smtpURL: configuration.smtpURL, from: configuration.smtpFrom),
                 templateLimits: configuration.templateLimits))
-        let parser = ParserPool(
-            executable: configuration.parsePath ?? ParserPool.defaultExecutable,
-            processes: configuration.parseProcesses, memoryMiB: configuration.parseMemoryMiB,
-            maxOutputBytes: configuration.messageLimits.maxStepOutputBytes, logger: logger)
-        let parse = ParseStep(
-            source: DocumentSource(
-                http: http, root: configuration.documentRoot, urlTemplate: configuration.documentURLTemplate,
-                maxBytes: configuration.maxDocumentBytes),
-            parser: parser)
+        let parse = configuration.parseStep(http: http, logger: logger)
         executors.register(.parse, parse)
         executors.register(
             .extract,
