@@ -29,22 +29,24 @@ package final class Store: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
         }
         self.path = path
+        try Self.createWithIncrementalVacuum(path)
         self.pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.useIncrementalVacuum(pool)
         try Migrations.migrator.migrate(pool)
     }
 
     /// Pruned history gives its space back to the file system (`Retention.giveBackSpace`) only in
-    /// incremental auto-vacuum mode. A database not yet in it is converted once, at open, by a
-    /// VACUUM: instant for a new file; an older docflow's file is rewritten (seconds per GB, at
-    /// start, before anything is served).
-    private static func useIncrementalVacuum(_ pool: DatabasePool) throws {
-        try pool.writeWithoutTransaction { db in
-            guard try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") != 2 else { return }
-            // In WAL mode the change takes a VACUUM even on a new file (instant while it is empty).
+    /// incremental auto-vacuum mode, which SQLite sets only on a database with no page yet. So a
+    /// new file is made in that mode here, with a rollback-journal connection of its own, before
+    /// the WAL pool opens it. An older docflow's file is left as it is: its pruned pages are
+    /// reused, and given back only by a manual `VACUUM` (docs/operations.md, Retention).
+    private static func createWithIncrementalVacuum(_ path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
             try db.execute(sql: "VACUUM")
         }
+        try queue.close()
     }
 
     package func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {

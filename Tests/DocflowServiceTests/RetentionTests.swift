@@ -132,19 +132,19 @@ import Testing
         print("retention soak: pages in use after each wave \(sizes); file \(fileSize) bytes")
     }
 
-    @Test func anExistingDatabaseIsConvertedToIncrementalVacuumOnce() async throws {
+    @Test func aNewDatabaseIsMadeInIncrementalVacuumAndAnOlderOneIsLeftAsItIs() async throws {
+        let fresh = try Self.store()
+        defer { try? FileManager.default.removeItem(at: fresh.1) }
+        #expect(try await fresh.0.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") } == 2)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-vacuum-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appendingPathComponent("docflow.sqlite").path
-        // A database as an older docflow made it: no auto-vacuum.
+        // A database as an older docflow made it: no auto-vacuum. It is opened, not rewritten.
         let old = try DatabaseQueue(path: path)
         try await old.write { db in try db.execute(sql: "CREATE TABLE leftover (x)") }
         try old.close()
         let store = try Store(path: path)
-        #expect(try await store.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") } == 2)
-        let fresh = try Self.store()
-        defer { try? FileManager.default.removeItem(at: fresh.1) }
-        #expect(try await fresh.0.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") } == 2)
+        #expect(try await store.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") } == 0)
     }
 }
