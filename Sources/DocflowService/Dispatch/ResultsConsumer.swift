@@ -46,6 +46,13 @@ final class ResultsConsumer: Service, Sendable {
             guard let id = delivery.properties.messageID else {
                 return await deadLetters.deadLetter(delivery, reason: "a dead-lettered task without a message_id")
             }
+            // An expired copy says nothing about the attempt pending now: a resumed execution sends
+            // its step again under the same id, and the old copy may expire meanwhile. The pending
+            // attempt's own deadline (the engine's timer) is what times it out.
+            if delivery.properties.headers["x-first-death-reason"]?.stringValue == "expired" {
+                logger.debug("a task expired in its queue", metadata: ["task_id": "\(id)"])
+                return delivery.ack()
+            }
             result = StepTaskResult(
                 taskID: id, outcome: .failure(Self.deadLettered(delivery, id: id)), runMs: 0, worker: "")
         } else {
