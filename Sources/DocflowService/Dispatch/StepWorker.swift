@@ -43,14 +43,7 @@ package final class StepWorker: Service, Sendable {
     }
 
     package func run() async throws {
-        var amqp = try AMQPConfiguration(url: configuration.amqpURL)
-        amqp.heartbeat = configuration.amqpHeartbeat
-        var consumeConfiguration = amqp
-        consumeConfiguration.connectionName = "\(configuration.prefix) worker consume"
-        var publishConfiguration = amqp
-        publishConfiguration.connectionName = "\(configuration.prefix) worker publish"
-        let consuming = AMQPConnection(consumeConfiguration, logger: logger)
-        let publishing = AMQPConnection(publishConfiguration, logger: logger)
+        let (consuming, publishing) = try configuration.brokerConnections(role: "worker ", logger: logger)
         let close = { @Sendable in
             await consuming.close()
             await publishing.close()

@@ -1,3 +1,4 @@
+import AMQPClient
 import DocflowClient
 import DocflowCore
 import DocflowEngine
@@ -90,5 +91,22 @@ extension ServiceConfiguration {
             source: DocumentSource(
                 http: http, root: documentRoot, urlTemplate: documentURLTemplate, maxBytes: maxDocumentBytes),
             parser: parser)
+    }
+}
+
+extension ServiceConfiguration {
+    /// The two broker connections a docflow process holds, named `<prefix> <role>consume` and
+    /// `<prefix> <role>publish`: one consumes, one publishes with confirms, so confirm frames never
+    /// meet deliveries. Made, not opened: they connect on first use.
+    func brokerConnections(role: String = "", logger: Logger) throws -> (
+        consuming: AMQPConnection, publishing: AMQPConnection
+    ) {
+        var amqp = try AMQPConfiguration(url: amqpURL)
+        amqp.heartbeat = amqpHeartbeat
+        var consume = amqp
+        consume.connectionName = "\(prefix) \(role)consume"
+        var publish = amqp
+        publish.connectionName = "\(prefix) \(role)publish"
+        return (AMQPConnection(consume, logger: logger), AMQPConnection(publish, logger: logger))
     }
 }

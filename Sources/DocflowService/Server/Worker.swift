@@ -76,14 +76,7 @@ final class Worker: Service, Sendable {
             lock.release()
             throw error
         }
-        var amqp = try AMQPConfiguration(url: configuration.amqpURL)
-        amqp.heartbeat = configuration.amqpHeartbeat
-        var consumeConfiguration = amqp
-        consumeConfiguration.connectionName = "\(configuration.prefix) consume"
-        var publishConfiguration = amqp
-        publishConfiguration.connectionName = "\(configuration.prefix) publish"
-        let consuming = AMQPConnection(consumeConfiguration, logger: logger)
-        let publishing = AMQPConnection(publishConfiguration, logger: logger)
+        let (consuming, publishing) = try configuration.brokerConnections(logger: logger)
         let jq = JQPool(
             executable: configuration.jqPath ?? JQPool.defaultExecutable, size: configuration.jqProcesses,
             maxTimeout: configuration.maxJQTimeout, maxReplyBytes: configuration.messageLimits.maxStepOutputBytes,
