@@ -250,6 +250,47 @@ enum Migrations {
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started_at, id)")
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS trigger_claims_by_age ON trigger_claims (claimed_at)")
         }
+        migrator.registerMigration("v12: execution runs, reruns") { db in
+            // A retry keeps the run it ends: its outcome and its step rows, as they were, in the
+            // transaction that reopens the execution. Both go with their execution (cascade), so
+            // retention prunes them with it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE execution_runs (
+                        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+                        run INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        error TEXT,
+                        started_at TEXT NOT NULL,
+                        completed_at TEXT,
+                        retried_at TEXT NOT NULL,
+                        PRIMARY KEY (execution_id, run)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE execution_run_steps (
+                        execution_id TEXT NOT NULL,
+                        run INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        step_id TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        started_at TEXT,
+                        completed_at TEXT,
+                        duration_ms INTEGER,
+                        queued_ms INTEGER,
+                        output TEXT,
+                        error TEXT,
+                        next_step TEXT,
+                        PRIMARY KEY (execution_id, run, seq),
+                        FOREIGN KEY (execution_id, run) REFERENCES execution_runs (execution_id, run) ON DELETE CASCADE
+                    )
+                    """)
+            // The execution a rerun started from; not a foreign key: the original may be pruned first.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN rerun_of TEXT")
+        }
         return migrator
     }
 }

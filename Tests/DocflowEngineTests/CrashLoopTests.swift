@@ -225,7 +225,7 @@ import Testing
         try await retrying.engine.resumeInterrupted()
         let failed = try #require(try await retrying.ended(id))
         #expect(failed.status == .failed)
-        _ = try await retrying.engine.retry(failed)
+        _ = try await retrying.store.write { db in try retrying.engine.retry(failed, in: db) }
         try await steps.waitFor("hang", count: 4)
         await retrying.crash()
 

@@ -2,7 +2,8 @@ import Foundation
 
 extension Execution {
     /// The execution as the executions list shows it: the seed's fields plus `workflow_id`,
-    /// `trigger_data` and `error`, and per log entry `type`, `attempts`, `output` and `error`.
+    /// `trigger_data` and `error`, and per log entry `type`, `attempts`, `output` and `error`;
+    /// and its history: `run`, `previous_runs` (each run a retry ended, oldest first) and `rerun_of`.
     public func json() -> JSONValue {
         .object([
             "id": .string(id),
@@ -14,6 +15,9 @@ extension Execution {
             "completed_at": completedAt.map { .string(RFC3339.string(from: $0)) } ?? .null,
             "error": error.map(JSONValue.string) ?? .null,
             "execution_log": .array(log.map { $0.json() }),
+            "run": .number(Double(runNumber)),
+            "previous_runs": .array(previousRuns.map { $0.json() }),
+            "rerun_of": rerunOf.map(JSONValue.string) ?? .null,
         ])
     }
 

@@ -25,6 +25,10 @@ public struct Execution: Sendable, Equatable {
     public var error: String?
     /// The steps that ran or were skipped, in the order that happened.
     public var log: [StepRun]
+    /// The runs before this one, oldest first: one per retry, each as it ended.
+    public var previousRuns: [ExecutionRun] = []
+    /// The execution this one reruns, when it was started as a rerun of it.
+    public var rerunOf: String?
 
     public init(
         id: String = TimeOrderedID.make(), workflow: Workflow, triggeredBy: TriggerType,
@@ -46,7 +50,7 @@ public struct Execution: Sendable, Equatable {
     public init(
         id: String, workflowID: String, workflowName: String, status: ExecutionStatus, triggeredBy: TriggerType,
         triggerData: JSONValue, definition: WorkflowDefinition, startedAt: Date, completedAt: Date?, error: String?,
-        log: [StepRun]
+        log: [StepRun], previousRuns: [ExecutionRun] = [], rerunOf: String? = nil
     ) {
         self.id = id
         self.workflowID = workflowID
@@ -59,6 +63,8 @@ public struct Execution: Sendable, Equatable {
         self.completedAt = completedAt
         self.error = error
         self.log = log
+        self.previousRuns = previousRuns
+        self.rerunOf = rerunOf
     }
 
     public func run(of stepID: String) -> StepRun? {

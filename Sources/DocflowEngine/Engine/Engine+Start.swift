@@ -14,8 +14,7 @@ extension Engine {
     package func start(
         _ request: StartRequest, onResolve: @escaping @Sendable (Result<StartOutcome, any Error>) -> Void
     ) {
-        let execution = Execution(
-            workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
+        let execution = request.execution()
         let speculative = request.speculative
         let counts = metrics.workflow(execution.workflowID)
         // A speculative start needs no commit of its own: its end, or its first step with side
@@ -54,8 +53,7 @@ extension Engine {
     /// record, a schedule's next slot); the execution is launched if and when that transaction
     /// commits. The caller wakes the outbox relay after its commit.
     package func start(_ request: StartRequest, in db: Database) throws -> StartOutcome {
-        let execution = Execution(
-            workflow: request.workflow, triggeredBy: request.trigger, triggerData: request.triggerData)
+        let execution = request.execution()
         precondition(db.isInsideTransaction, "a start must be written inside a transaction")
         let counts = metrics.workflow(execution.workflowID)
         guard try journal.write(db, Self.transition(execution, request.claim)) else {
@@ -72,16 +70,24 @@ extension Engine {
         return .started(execution)
     }
 
-    /// Runs a failed execution again from its failed step, keeping what completed before it. Not a
-    /// new start: it is counted again only in the outcome it reaches.
-    package func retry(_ execution: Execution) async throws -> Execution {
-        var reopened = execution
-        reopened.status = .running
-        reopened.completedAt = nil
-        reopened.error = nil
-        reopened.log.removeAll { $0.status != .completed }
-        try await journal.commit(.retried(reopened))
-        launch(reopened)
+    /// Runs a failed execution again from its failed step, keeping what completed before it,
+    /// inside the caller's transaction (with its idempotency record, or with other retries); it is
+    /// launched if and when that transaction commits. `failed` must have been read in that
+    /// transaction. The run that failed stays in the execution's history (`previousRuns`). Not a
+    /// new start: it is counted again only in the outcome it reaches. nil when the execution is
+    /// not `failed`, or still finishing here. The caller wakes the outbox relay after its commit.
+    package func retry(_ failed: Execution, in db: Database, at now: Date = Date()) throws -> Execution? {
+        precondition(db.isInsideTransaction, "a retry must be written inside a transaction")
+        // Its runner ends after its end is committed: a second runner must not start beside it.
+        guard failed.status == .failed, !isRunning(failed.id) else { return nil }
+        let reopened = failed.reopened(at: now)
+        guard try journal.write(db, .retried(reopened)) else { return nil }
+        db.afterNextTransaction(onCommit: { [self] db in
+            // A savepoint rolled back inside the transaction takes the change with it: launch only
+            // what was written.
+            guard (try? ExecutionRepository.status(db, id: reopened.id)) == .running else { return }
+            launch(reopened)
+        })
         return reopened
     }
 

@@ -13,7 +13,9 @@ enum Transition: Sendable {
     /// A new execution from a trigger, written only if its workflow is still enabled and
     /// `(workflow, claim)` was not claimed before: the same event or slot never starts it twice.
     case triggered(Execution, claim: String)
-    /// A failed execution made to run again from its failed step: `workflow.started` again.
+    /// A failed execution made to run again from its failed step (`Execution.reopened`), the run
+    /// that failed kept in its history: `workflow.started` again. Written only if it is still
+    /// `failed`.
     case retried(Execution)
     /// A step's log entry at its place `seq` in the log, and its `workflow.step.*` event; with
     /// `task`, the message that sends the attempt to a worker, relayed after the event.
@@ -347,10 +349,8 @@ package final class Journal: Sendable {
             guard try WorkflowRepository.isEnabled(db, id: execution.workflowID) else { return false }
             try ExecutionRepository.insert(db, execution)
         case .retried(let execution):
-            try ExecutionRepository.reopen(db, executionID: execution.id)
-            for (seq, run) in execution.log.enumerated() {
-                try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq)
-            }
+            // Refused when the execution is no longer `failed`: another retry reopened it first.
+            guard try ExecutionRepository.reopen(db, execution) else { return false }
         case .step(let run, let seq, let execution, _):
             if !skipRow { try ExecutionRepository.saveStep(db, executionID: execution.id, run: run, seq: seq) }
         case .finished(let execution):

@@ -17,16 +17,26 @@ package struct StartRequest: Sendable {
     /// a refused start then drops out without a trace. For a first delivery of an event, which
     /// is rarely a duplicate.
     package var speculative: Bool
+    /// The finished execution this one reruns, recorded as its `rerun_of`.
+    package var rerunOf: String?
 
     package init(
         workflow: Workflow, trigger: TriggerType, triggerData: JSONValue, claim: String? = nil,
-        speculative: Bool = false
+        speculative: Bool = false, rerunOf: String? = nil
     ) {
         self.workflow = workflow
         self.trigger = trigger
         self.triggerData = triggerData
         self.claim = claim
         self.speculative = speculative
+        self.rerunOf = rerunOf
+    }
+
+    /// The new execution this request starts.
+    func execution() -> Execution {
+        var execution = Execution(workflow: workflow, triggeredBy: trigger, triggerData: triggerData)
+        execution.rerunOf = rerunOf
+        return execution
     }
 
     /// A platform event: claimed by its id; a first delivery starts speculatively.
@@ -55,6 +65,13 @@ package struct StartRequest: Sendable {
     /// request from starting twice.
     package static func manual(_ workflow: Workflow, triggerData: JSONValue) -> StartRequest {
         StartRequest(workflow: workflow, trigger: .manual, triggerData: triggerData)
+    }
+
+    /// A rerun of a finished execution through the API: a new manual execution of the workflow as
+    /// it is now, linked to `original`. Like `manual`, its request's idempotency record keeps a
+    /// resent request from starting twice.
+    package static func rerun(_ workflow: Workflow, of original: String, triggerData: JSONValue) -> StartRequest {
+        StartRequest(workflow: workflow, trigger: .manual, triggerData: triggerData, rerunOf: original)
     }
 }
 

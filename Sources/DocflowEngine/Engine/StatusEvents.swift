@@ -27,7 +27,7 @@ package enum StatusEvents {
         return message(
             event, workflowID: execution.workflowID, executionID: execution.id, data: execution.json(),
             maxBytes: maxBytes,
-            omittable: [["trigger_data"]]
+            omittable: [["trigger_data"], ["previous_runs"]]
                 + execution.log.indices.map { index -> [OmittablePath] in
                     ["execution_log", .index(index), "output"]
                 }, lastResort: [["execution_log"]])

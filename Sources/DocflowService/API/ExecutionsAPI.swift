@@ -4,7 +4,7 @@ import DocflowStore
 import Foundation
 import GRDB
 
-/// Execute, the executions list, cancel and retry.
+/// Execute, the executions lists and cancel; retry and rerun are in `ExecutionHistoryAPI`.
 struct ExecutionsAPI: Sendable {
     let context: APIContext
 
@@ -60,19 +60,6 @@ struct ExecutionsAPI: Sendable {
             }
             try await engine.cancel(execution)
             return .ok(try await context.execution(execution.id, of: execution.workflowID).json())
-        }
-        router.on("POST", "/api/workflows/{id}/executions/{execution_id}/retry") { _, parameters in
-            let execution = try await context.execution(parameters["execution_id"], of: parameters["id"])
-            guard execution.status == .failed else {
-                throw APIError.conflict(
-                    "execution \(execution.id) is \(execution.status.rawValue); only failed executions can be retried")
-            }
-            guard !engine.isRunning(execution.id) else {
-                throw APIError.conflict("execution \(execution.id) is still finishing")
-            }
-            let retried = try await engine.retry(execution)
-            context.didCommit()
-            return .accepted(retried.startedJSON())
         }
     }
 

@@ -197,6 +197,7 @@ final class Worker: Service, Sendable {
             scheduleChanged: { scheduler.wake() }, maxEventBytes: limits.maxMessageBytes)
         WorkflowsAPI(context: context).register(in: &router)
         ExecutionsAPI(context: context).register(in: &router)
+        ExecutionHistoryAPI(context: context).register(in: &router)
         SchedulesAPI(context: context).register(in: &router)
         IntegrationsAPI(context: context).register(in: &router)
         TemplatesAPI(context: context).register(in: &router)
