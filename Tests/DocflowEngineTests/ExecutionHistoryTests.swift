@@ -12,15 +12,25 @@ import Testing
 /// outcome and its steps as they were, in the transaction that reopens the execution; a rerun is
 /// a new execution linked to the one it reruns. On a real SQLite file, no broker.
 @Suite struct ExecutionHistoryTests {
-    /// Fails step `gate` until `open` is set; counts the steps it runs, by step id.
+    /// Fails step `gate` until `open` is set, holds step `shape` while `hold` is set; counts the
+    /// steps it runs, by step id.
     final class GatedStep: StepExecutor {
         let runs = Mutex<[String: Int]>([:])
-        let open = AtomicFlag()
+        let open = Gate()
+        let hold = Gate()
+
+        final class Gate: Sendable {
+            private let value = Mutex(false)
+            var isSet: Bool { value.withLock { $0 } }
+            func set() { value.withLock { $0 = true } }
+            func clear() { value.withLock { $0 = false } }
+        }
 
         func count(_ stepID: String) -> Int { runs.withLock { $0[stepID] ?? 0 } }
 
         func execute(_ step: StepDefinition, context: StepContext) async throws(StepError) -> StepResult {
             runs.withLock { $0[step.id, default: 0] += 1 }
+            while step.id == "shape", hold.isSet { try? await Task.sleep(for: .milliseconds(5)) }
             if step.id == "gate", !open.isSet { throw StepError("gate closed", retryable: false) }
             return StepResult(output: ["step": .string(step.id)])
         }
@@ -177,6 +187,44 @@ import Testing
             #expect(third.previousRuns.map(\.status) == [.failed, .failed])
             #expect(third.previousRuns[1].startedAt == third.previousRuns[0].retriedAt)
             #expect(steps.count("gate") == 3)
+        }
+    }
+
+    @Test func aRetryAsSoonAsTheFailureIsCommittedRunsOnceItsRunnerHasLeft() async throws {
+        let steps = GatedStep()
+        try await Self.withEngine(steps: steps) { engine, workflow in
+            for round in 1...5 {
+                steps.open.clear()
+                let started = try #require(try await engine.start(.manual(workflow, triggerData: [:])).execution)
+                // No wait for the runner to leave: the retry may come while it still finishes.
+                var failed: Execution?
+                while failed == nil {
+                    failed = try await engine.store.read { db in
+                        try ExecutionRepository.fetch(db, id: started.id).flatMap { $0.status == .failed ? $0 : nil }
+                    }
+                }
+                steps.open.set()
+                let retried = try await engine.store.write { [failed] db in try engine.retry(failed!, in: db) }
+                #expect(retried != nil, "round \(round)")
+                #expect(try await Self.ended(engine, started.id).status == .completed, "round \(round)")
+            }
+        }
+    }
+
+    @Test func aRelaunchWhileTheRunnerIsStillThereRunsOnceItHasLeft() async throws {
+        let steps = GatedStep()
+        try await Self.withEngine(steps: steps) { engine, workflow in
+            steps.hold.set()
+            let started = try #require(try await engine.start(.manual(workflow, triggerData: [:])).execution)
+            #expect(engine.isRunning(started.id))
+            engine.relaunch(started)
+            steps.hold.clear()
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while steps.count("gate") < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(steps.count("shape") == 2)
+            _ = try await Self.ended(engine, started.id)
         }
     }
 

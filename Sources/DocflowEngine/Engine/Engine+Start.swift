@@ -72,21 +72,21 @@ extension Engine {
 
     /// Runs a failed execution again from its failed step, keeping what completed before it,
     /// inside the caller's transaction (with its idempotency record, or with other retries); it is
-    /// launched if and when that transaction commits. `failed` must have been read in that
-    /// transaction. The run that failed stays in the execution's history (`previousRuns`). Not a
-    /// new start: it is counted again only in the outcome it reaches. nil when the execution is
-    /// not `failed`, or still finishing here. The caller wakes the outbox relay after its commit.
+    /// launched if and when that transaction commits. The run that failed stays in the
+    /// execution's history (`previousRuns`). Not a new start: it is counted again only in the
+    /// outcome it reaches. nil, and nothing written, unless the execution is `failed` in the
+    /// database (a retry read from an older transaction, or a second retry, is refused). The
+    /// caller wakes the outbox relay after its commit.
     package func retry(_ failed: Execution, in db: Database, at now: Date = Date()) throws -> Execution? {
         precondition(db.isInsideTransaction, "a retry must be written inside a transaction")
-        // Its runner ends after its end is committed: a second runner must not start beside it.
-        guard failed.status == .failed, !isRunning(failed.id) else { return nil }
+        guard failed.status == .failed else { return nil }
         let reopened = failed.reopened(at: now)
         guard try journal.write(db, .retried(reopened)) else { return nil }
         db.afterNextTransaction(onCommit: { [self] db in
             // A savepoint rolled back inside the transaction takes the change with it: launch only
             // what was written.
             guard (try? ExecutionRepository.status(db, id: reopened.id)) == .running else { return }
-            launch(reopened)
+            relaunch(reopened)
         })
         return reopened
     }

@@ -94,6 +94,17 @@ package final class Engine: Sendable {
         if cancelled.isSet { task.cancel() }
     }
 
+    /// Launches an execution that a retry reopened. Its end was committed before, but the runner
+    /// of that run may not have left yet (it leaves just after): then it launches once that one
+    /// has, rather than not at all.
+    func relaunch(_ execution: Execution) {
+        guard let previous = running.withLock({ $0[execution.id] }) else { return launch(execution) }
+        Task { [self] in
+            _ = await previous.done.wait(timeout: .seconds(60))
+            launch(execution)
+        }
+    }
+
     /// Asks a running execution to stop at its next step boundary and waits up to `wait` for it;
     /// false when it is not running here.
     package func cancel(executionID: String, wait: Duration = .seconds(10)) async -> Bool {

@@ -28,7 +28,7 @@ struct ExecutionHistoryAPI: Sendable {
                     )
                 }
                 guard let retried = try engine.retry(execution, in: db) else {
-                    throw APIError.conflict("execution \(execution.id) is still finishing")
+                    throw APIError.conflict("execution \(execution.id) could not be retried; it is no longer failed")
                 }
                 return .accepted(retried.startedJSON())
             }.response
@@ -73,8 +73,6 @@ struct ExecutionHistoryAPI: Sendable {
             filter.status = .failed
             return try await context.mutate(request, audit: nil) { [filter] db in
                 let failed = try ExecutionRepository.page(db, filter, after: nil, limit: limit).items
-                // One still finishing (its end committed, its runner not yet gone) is left for the
-                // next request.
                 let retried = try failed.compactMap { execution in try engine.retry(execution, in: db)?.id }
                 return .accepted([
                     "retried": .array(retried.map(JSONValue.string)), "count": .number(Double(retried.count)),
