@@ -15,7 +15,8 @@ import Testing
         let one = LabelIndex.cached(for: Self.schema(["Amount Due", "Total"]))
         let again = LabelIndex.cached(for: Self.schema(["Amount Due", "Total"]))
         let other = LabelIndex.cached(for: Self.schema(["Amount DueTotal"]))
-        #expect(one.entries.map(\.label) == LabelIndex(schema: Self.schema(["Amount Due", "Total"])).entries.map(\.label))
+        #expect(
+            one.entries.map(\.label) == LabelIndex(schema: Self.schema(["Amount Due", "Total"])).entries.map(\.label))
         #expect(again.entries.map(\.label) == one.entries.map(\.label))
         #expect(other.entries.map(\.label) == LabelIndex(schema: Self.schema(["Amount DueTotal"])).entries.map(\.label))
         // The cached index finds what a fresh one finds.
