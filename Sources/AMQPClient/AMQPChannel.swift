@@ -80,6 +80,16 @@ public struct AMQPChannel: Sendable {
         }
     }
 
+    /// Closes the channel for good: unconfirmed publishes fail with `closed`, consumers finish,
+    /// and later calls on it fail with `closed` (open a new channel instead). A channel
+    /// the broker has taken against a queue (RabbitMQ 3.10 keeps refusing a quorum queue whose
+    /// leader was unknown when the channel first published to it) is replaced by a new one.
+    public func close() async {
+        try? await connection.perform { loop, continuation in
+            loop.closeChannel(number) { continuation.resume(with: $0) }
+        }
+    }
+
     /// Puts the channel in confirm mode: from then on `publish` returns once the broker acks.
     public func enableConfirms() async throws {
         try await connection.perform { loop, continuation in

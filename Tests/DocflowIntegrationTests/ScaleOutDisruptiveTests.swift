@@ -27,10 +27,11 @@ struct ScaleOutDisruptiveTests {
         let at: ContinuousClock.Instant
     }
 
-    /// Off unless DOCFLOW_TEST_CLUSTER=1: it passed on December 4 and then failed twice at the
-    /// end of that session (executions failed after the engine's restart; see the note),
-    /// so it does not gate `make test` until that is understood.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["DOCFLOW_TEST_CLUSTER"] == "1"))
+    /// It failed at first because RabbitMQ 3.10 kept refusing the workers' results: a channel that
+    /// first published to the results queue while its new leader was being elected was nacked for
+    /// 90 s and more. Workers (and the engine's relay) now take a new channel after a refusal.
+    /// DOCFLOW_KEEP_CLUSTER=1 leaves the cluster and its logs (data/cluster/n*/log) for a look.
+    @Test
     func killingAWorkerALeaderNodeAndTheEngineLosesNothing() async throws {
         let cluster = Self.repository.appendingPathComponent("scripts/rabbitmq-cluster.sh").path
         _ = try await shell(cluster, "start")
@@ -46,7 +47,9 @@ struct ScaleOutDisruptiveTests {
             let all = children
             Task {
                 for child in all { await child.remove() }
-                _ = try? await shell(cluster, "clean")
+                if ProcessInfo.processInfo.environment["DOCFLOW_KEEP_CLUSTER"] != "1" {
+                    _ = try? await shell(cluster, "clean")
+                }
             }
         }
         let prefix = engine.prefix
@@ -211,7 +214,7 @@ struct ScaleOutDisruptiveTests {
         for child in children { await child.remove() }
         children = []
         receiver.stop()
-        _ = try await shell(cluster, "clean")
+        if ProcessInfo.processInfo.environment["DOCFLOW_KEEP_CLUSTER"] != "1" { _ = try await shell(cluster, "clean") }
     }
 
     /// Waits until the engine declared `queue` on the cluster.

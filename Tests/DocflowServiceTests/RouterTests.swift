@@ -147,7 +147,7 @@ private func handler(of response: APIResponse) -> String? {
     @Test func queryStringDoesNotTakePartInMatching() async {
         let router = router { router in
             router.on("GET", "/api/workflows/{id}", answering("workflow"))
-            router.on("GET", "/api/workflows/templates", answering("templates"))
+            router.on("GET", "/api/workflows/templates", query: ["category"], answering("templates"))
         }
         let response = await router.handle(APIRequest(method: "GET", path: "/api/workflows/templates?category=tax"))
         #expect(handler(of: response) == "templates")
@@ -204,7 +204,7 @@ private func handler(of response: APIResponse) -> String? {
 
     @Test func handlerReceivesTheRequestItWasGiven() async {
         let router = router { router in
-            router.on("POST", "/api/workflows/{id}/execute") { request, parameters in
+            router.on("POST", "/api/workflows/{id}/execute", query: ["mode"]) { request, parameters in
                 .ok([
                     "id": .string(parameters["id"]), "query": .object(request.query.mapValues(JSONValue.string)),
                     "body": request.body ?? .null, "message_id": request.messageID.map(JSONValue.string) ?? .null,

@@ -9,7 +9,7 @@ import Foundation
 /// confirms are kept by `PublishConfirms`.
 extension ConnectionLoop {
     func publish(_ message: AMQPMessage, channel number: UInt16, completion: @escaping Completion<Void>) {
-        if stopping { return completion(.failure(AMQPError.closed)) }
+        if stopping || closedChannels.contains(number) { return completion(.failure(AMQPError.closed)) }
         let state = channel(number)
         if state.confirmMode {
             // While disconnected it waits in `confirms` and goes out when the channel reopens.

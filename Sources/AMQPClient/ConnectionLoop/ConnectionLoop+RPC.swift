@@ -30,7 +30,7 @@ extension ConnectionLoop {
         _ body: @escaping (amqp_connection_state_t, ChannelState) -> Result<T, AMQPError>
     ) {
         whenConnected { [self] in
-            if stopping { return completion(.failure(AMQPError.closed)) }
+            if stopping || closedChannels.contains(number) { return completion(.failure(AMQPError.closed)) }
             // Acks asked for before this command leave before it (a cancel, a close), and nothing
             // stays corked while the command waits for the broker's answer.
             flushAcks()
@@ -190,6 +190,27 @@ extension ConnectionLoop {
         }
     }
 
+    /// Closes a channel for good: its unconfirmed publishes fail with `closed`, its consumers
+    /// finish, frames the broker still sends on it are dropped, and using it again fails with `closed`.
+    func closeChannel(_ number: UInt16, completion: @escaping Completion<Void>) {
+        closedChannels.insert(number)
+        guard let state = channels.removeValue(forKey: number) else { return completion(.success(())) }
+        channelsToReopen.remove(number)
+        state.confirms.failAll(with: .closed, into: &outcomes)
+        completeSettled()
+        for consumer in state.consumers.values { consumer.continuation.finish() }
+        state.consumers.removeAll()
+        guard let connection, state.isOpen else { return completion(.success(())) }
+        flushAcks()  // acks of its deliveries leave before the close
+        _ = cork(false)
+        state.isOpen = false
+        if amqp_channel_close(connection, number, AMQP_REPLY_SUCCESS).reply_type != AMQP_RESPONSE_NORMAL {
+            // The connection broke while closing: it reconnects without this channel.
+            _ = check(amqp_get_rpc_reply(connection), channel: number)
+        }
+        completion(.success(()))
+    }
+
     func enableConfirms(channel number: UInt16, completion: @escaping Completion<Void>) {
         rpc(channel: number, completion) { [self] connection, state in
             if state.confirmMode { return .success(()) }
@@ -231,8 +252,7 @@ extension ConnectionLoop {
     }
 
     func cancel(consumerTag tag: String, channel number: UInt16, completion: @escaping Completion<Void>) {
-        let state = channel(number)
-        guard state.consumers[tag] != nil else { return completion(.success(())) }
+        guard let state = channels[number], state.consumers[tag] != nil else { return completion(.success(())) }
         guard let connection, state.isOpen else {
             removeConsumer(tag, from: state, finishing: nil)
             return completion(.success(()))

@@ -26,6 +26,9 @@ final class ConnectionLoop {
     /// Work that needs the connection up, held while it is down.
     var deferred: [() -> Void] = []
     var channelsToReopen: Set<UInt16> = []
+    /// Channels closed by `AMQPChannel.close()`: gone for good, so frames the broker sent on them
+    /// before its close-ok (rabbitmq-c holds those back while it waits) find no channel.
+    var closedChannels: Set<UInt16> = []
     /// Generations of channels: a new one each time a channel opens (see `DeliveryAcks`).
     var generationCounter: UInt64 = 0
     var stopping = false

@@ -46,7 +46,7 @@ public enum Extractor {
     public static func extract(_ text: String, schema: ExtractionSchema, confidenceMin: Double? = nil)
         -> ExtractionResult
     {
-        let layout = TextLayout(text, labels: LabelIndex(schema: schema))
+        let layout = TextLayout(text, labels: LabelIndex.cached(for: schema))
         var found: [Int: Finding] = [:]
         for (index, field) in schema.fields.enumerated() {
             found[index] = find(field, index: index, in: layout)
@@ -116,8 +116,8 @@ public enum Extractor {
     }
 
     static func findByPattern(_ pattern: String, field: SchemaField, in text: String) -> Finding? {
-        guard let regex = try? NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines]) else { return nil }
-        for match in TextPattern(regex: regex).matches(in: text) {
+        guard let compiled = fieldPattern(pattern) else { return nil }
+        for match in compiled.matches(in: text) {
             let raw: RawValue
             if field.type == .list, match.groupCount > 1 {
                 raw = .items((1...match.groupCount).compactMap { match[$0] })

@@ -3,7 +3,7 @@ import Foundation
 /// Checks schema bodies of `/api/schemas`: every problem at once, each with its field path.
 ///
 /// A body is `{id, name, description?, fields: [{name, type, required?, labels?, pattern?, description?}]}`;
-/// `built_in` and unknown keys are ignored.
+/// `built_in` (read-only) is ignored, and any other key is an error naming it.
 public enum SchemaValidator {
     public static let maxFields = 100
     private static let idPattern = TextPattern("^[a-z0-9][a-z0-9-]{0,63}$", caseInsensitive: false)
@@ -22,6 +22,7 @@ public enum SchemaValidator {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }
         var errors = FieldErrorCollector()
+        errors.rejectUnknown(members, at: "", known: APIFields.schema, what: "a schema")
 
         let schemaID = readID(members, pathID: id, into: &errors)
 
@@ -106,6 +107,7 @@ public enum SchemaValidator {
     ) -> (name: String?, field: SchemaField?) {
         guard let members = errors.object(value, at: path) else { return (nil, nil) }
         let before = errors.details.count
+        errors.rejectUnknown(members, at: path, known: APIFields.schemaField, what: "a schema field")
 
         var name: String?
         if let text = errors.requiredString(FieldErrorCollector.given(members, "name"), at: "\(path).name") {

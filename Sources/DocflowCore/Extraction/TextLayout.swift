@@ -6,8 +6,8 @@ import Foundation
 /// A label matches case-insensitively at the start of a line (after bullets, `#`, `>` and `**`), ends at a word
 /// boundary, and reads a space as optional spacing, dash, underscore or dot ("Sub Total" matches "Subtotal" and
 /// "Sub-total"; "Inv No" matches "Inv. No").
-struct LabelIndex {
-    struct Entry {
+struct LabelIndex: Sendable {
+    struct Entry: Sendable {
         let field: Int
         let label: String
     }

@@ -22,7 +22,9 @@ public enum IntegrationValidator {
         guard case .object(let fields) = body else {
             return .failure(ValidationFailure(field: "body", message: "must be an object"))
         }
-        var details: [FieldError] = []
+        var unknown = FieldErrorCollector()
+        unknown.rejectUnknown(fields, at: "", known: APIFields.integration, what: "an integration")
+        var details = unknown.details
         func fail(_ field: String, _ message: String) { details.append(FieldError(field: field, message: message)) }
 
         var name = existing?.name
@@ -60,6 +62,13 @@ public enum IntegrationValidator {
         var config = existing?.config ?? [:]
         switch fields["config"] {
         case .object(let given)?:
+            if let type {
+                var unknownConfig = FieldErrorCollector()
+                unknownConfig.rejectUnknown(
+                    given, at: "config", known: APIFields.integrationConfig(type),
+                    what: "the config of a \(type.rawValue) integration")
+                details += unknownConfig.details
+            }
             if let existing, existing.type == type {
                 config = merge(given, over: config)
                 details += Integration.rebindingProblems(

@@ -18,11 +18,7 @@ public enum ScheduleValidator {
         if prefix.isEmpty {
             var unknown = FieldErrorCollector()
             unknown.rejectUnknown(
-                fields, at: "",
-                known: [
-                    "cron_expression", "timezone", "enabled", "workflow_id", "next_run_at", "last_run_at",
-                    "created_at", "updated_at",
-                ], what: "a schedule")
+                fields, at: "", known: APIFields.schedule, what: "a schedule")
             details = unknown.details
         }
         var schedule =

@@ -13,13 +13,15 @@ enum WorkflowDefinitionRules {
     /// integration they use. A stored definition is read with `false`, as a disabled workflow may lack them.
     /// `templateLimits`, when given, holds integration templates to them; a stored definition is read
     /// without, as its templates may predate the limits (rendering checks them again).
+    /// `strictConfig` rejects step config keys outside `APIFields.stepConfig`; a stored definition
+    /// is read without, as it may predate the rule.
     static func read(
         _ json: JSONValue, at path: String, requireIntegrationIds: Bool, templateLimits: TemplateLimits? = nil,
-        into errors: inout FieldErrorCollector
+        strictConfig: Bool = false, into errors: inout FieldErrorCollector
     ) -> WorkflowDefinition? {
         let before = errors.details.count
         guard let definition = errors.object(json, at: path) else { return nil }
-        errors.rejectUnknown(definition, at: path, known: ["steps"], what: "a definition")
+        errors.rejectUnknown(definition, at: path, known: APIFields.definition, what: "a definition")
         let stepsPath = FieldErrorCollector.path(path, "steps")
         guard let stepsJSON = FieldErrorCollector.given(definition, "steps") else {
             errors.add(stepsPath, "is required")
@@ -37,7 +39,8 @@ enum WorkflowDefinitionRules {
         }
 
         var reader = StepReader(
-            stepsPath: stepsPath, requireIntegrationIds: requireIntegrationIds, templateLimits: templateLimits)
+            stepsPath: stepsPath, requireIntegrationIds: requireIntegrationIds, templateLimits: templateLimits,
+            strictConfig: strictConfig)
         let drafts = items.enumerated().map { index, item in reader.readStep(item, index: index, into: &errors) }
         let graphIsSound = reader.checkTargets(drafts, into: &errors)
         if graphIsSound {
@@ -66,6 +69,7 @@ private struct StepReader {
     let stepsPath: String
     let requireIntegrationIds: Bool
     let templateLimits: TemplateLimits?
+    let strictConfig: Bool
     /// Every valid id with the index of the step that first used it.
     private(set) var firstIndexOfId: [String: Int] = [:]
     /// False once any id is missing, malformed or duplicated: targets and cycles cannot be judged then.
@@ -73,10 +77,11 @@ private struct StepReader {
     /// False once a step's control flow is contradictory (a condition with `next`).
     private(set) var flowIsSound = true
 
-    init(stepsPath: String, requireIntegrationIds: Bool, templateLimits: TemplateLimits?) {
+    init(stepsPath: String, requireIntegrationIds: Bool, templateLimits: TemplateLimits?, strictConfig: Bool) {
         self.stepsPath = stepsPath
         self.requireIntegrationIds = requireIntegrationIds
         self.templateLimits = templateLimits
+        self.strictConfig = strictConfig
     }
 
     mutating func readStep(_ item: JSONValue, index: Int, into errors: inout FieldErrorCollector) -> StepDraft {
@@ -88,8 +93,7 @@ private struct StepReader {
         }
         let before = errors.details.count
         func at(_ key: String) -> String { FieldErrorCollector.path(path, key) }
-        errors.rejectUnknown(
-            fields, at: path, known: ["id", "type", "config", "next", "retry", "timeout_ms", "on_error"], what: "a step")
+        errors.rejectUnknown(fields, at: path, known: APIFields.step, what: "a step")
 
         draft.id = readId(FieldErrorCollector.given(fields, "id"), at: at("id"), index: index, into: &errors)
         if let typeJSON = FieldErrorCollector.given(fields, "type") {
@@ -178,6 +182,10 @@ private struct StepReader {
         errors: inout FieldErrorCollector
     ) {
         func at(_ key: String) -> String { FieldErrorCollector.path(path, key) }
+        if strictConfig {
+            errors.rejectUnknown(
+                config, at: path, known: APIFields.stepConfig(type), what: "the config of a \(type.rawValue) step")
+        }
         switch type {
         case .parse:
             break
@@ -219,9 +227,7 @@ private struct StepReader {
         guard let fields = errors.object(value, at: path) else { return nil }
         func at(_ key: String) -> String { FieldErrorCollector.path(path, key) }
         let before = errors.details.count
-        errors.rejectUnknown(
-            fields, at: path, known: ["max_attempts", "initial_interval_ms", "backoff", "max_interval_ms"],
-            what: "a retry policy")
+        errors.rejectUnknown(fields, at: path, known: APIFields.retry, what: "a retry policy")
         var policy = RetryPolicy()
 
         if let json = FieldErrorCollector.given(fields, "max_attempts"),

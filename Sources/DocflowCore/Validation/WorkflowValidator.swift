@@ -61,7 +61,7 @@ public enum WorkflowValidator {
         var unknown = FieldErrorCollector()
         unknown.rejectUnknown(fields, at: "", known: fieldNames, what: "a workflow")
         guard unknown.isEmpty else { return .failure(ValidationFailure(details: unknown.details)) }
-        return validate(fields, templateLimits: templateLimits)
+        return validate(fields, templateLimits: templateLimits, strictConfig: true)
     }
 
     /// Validates a `PUT /api/workflows/{id}` body: a partial update.
@@ -95,19 +95,17 @@ public enum WorkflowValidator {
         if let config = FieldErrorCollector.given(changes, "trigger_config") {
             merged["trigger_config"] = restoringMaskedSecrets(config, from: existing.triggerConfig)
         }
-        return validate(merged, templateLimits: templateLimits)
+        // A definition read back from storage may predate strict step configs: only one given now is held to them.
+        return validate(merged, templateLimits: templateLimits, strictConfig: changes["definition"] != nil)
     }
 
     /// The seed's workflow object: what a body may hold.
-    static let fieldNames: Set<String> = [
-        "id", "name", "description", "definition", "trigger_type", "trigger_config", "enabled", "created_at",
-        "updated_at",
-    ]
+    static let fieldNames = APIFields.workflow
 
     // MARK: - Rules
 
     private static func validate(
-        _ body: [String: JSONValue], templateLimits: TemplateLimits
+        _ body: [String: JSONValue], templateLimits: TemplateLimits, strictConfig: Bool
     ) -> Result<WorkflowDraft, ValidationFailure> {
         var errors = FieldErrorCollector()
 
@@ -143,7 +141,7 @@ public enum WorkflowValidator {
             // With `enabled` unreadable, hold back the rule that depends on it rather than guess.
             definition = WorkflowDefinitionRules.read(
                 value, at: "definition", requireIntegrationIds: enabled ?? false, templateLimits: templateLimits,
-                into: &errors)
+                strictConfig: strictConfig, into: &errors)
         } else {
             errors.add("definition", "is required")
         }
@@ -174,14 +172,9 @@ public enum WorkflowValidator {
     private static func checkTriggerConfig(
         _ config: [String: JSONValue], for type: TriggerType, into errors: inout FieldErrorCollector
     ) {
-        let known: Set<String> =
-            switch type {
-            case .manual: []
-            case .scheduled: ["cron_expression", "timezone", "enabled"]
-            case .webhook: ["secret"]
-            case .event: ["event", "filters"]
-            }
-        errors.rejectUnknown(config, at: "trigger_config", known: known, what: "trigger_config for trigger_type \(type.rawValue)")
+        errors.rejectUnknown(
+            config, at: "trigger_config", known: APIFields.triggerConfig(type),
+            what: "trigger_config for trigger_type \(type.rawValue)")
         switch type {
         case .manual:
             break

@@ -38,6 +38,14 @@ package struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         validation(ValidationFailure(field: field, message: message))
     }
 
+    /// Throws a `validation_failed` naming every key of `body` outside `known` (`APIFields`).
+    static func rejectUnknown(_ body: [String: JSONValue], known: Set<String>, what: String) throws(APIError) {
+        let unknown = body.keys.filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        throw validation(
+            ValidationFailure(details: unknown.map { FieldError(field: $0, message: "is not a field of \(what)") }))
+    }
+
     package static func notFound(_ message: String) -> APIError {
         APIError(status: 404, code: "not_found", message: message)
     }

@@ -11,7 +11,10 @@ struct AuditAPI: Sendable {
 
     func register(in router: inout Router) {
         let store = context.store
-        router.on("GET", "/api/audit") { request, _ in
+        router.on(
+            "GET", "/api/audit",
+            query: ["actor", "action", "resource_type", "resource_id", "since", "until", "limit", "cursor"]
+        ) { request, _ in
             var filter = AuditLog.Filter()
             filter.actor = request.query["actor"]
             filter.action = request.query["action"]

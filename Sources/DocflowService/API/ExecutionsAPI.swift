@@ -19,13 +19,18 @@ struct ExecutionsAPI: Sendable {
             case .object(let fields)?: triggerData = .object(fields)
             default: throw APIError.validation(field: "trigger_data", "must be an object")
             }
-            if let body = request.body, body.objectValue == nil {
-                throw APIError.validation(field: "body", "must be an object")
+            if let body = request.body {
+                guard let fields = body.objectValue else {
+                    throw APIError.validation(field: "body", "must be an object")
+                }
+                try APIError.rejectUnknown(fields, known: APIFields.execute, what: "an execute request")
             }
             return try await execute(workflowID: id, triggerData: triggerData, request: request)
         }
-        router.on("GET", "/api/executions") { request, _ in
-            var query = ListQuery(request, allowed: ListQuery.executionParameters.union(["workflow_id"]))
+        let everyExecution = ListQuery.executionParameters.union(["workflow_id"])
+        let workflowExecutions = ListQuery.executionParameters.union(["execution_id"])
+        router.on("GET", "/api/executions", query: everyExecution, handlerChecksQuery: true) { request, _ in
+            var query = ListQuery(request, allowed: everyExecution)
             let filter = query.executionFilter(workflowID: nil)
             let cursor = query.cursor(of: .executions)
             let limit = query.limit(standard: 50, maximum: 500)
@@ -35,9 +40,10 @@ struct ExecutionsAPI: Sendable {
             }
             return .ok(["executions": .array(page.items.map { $0.json() }), "next_cursor": page.nextCursorJSON])
         }
-        router.on("GET", "/api/workflows/{id}/executions") { request, parameters in
+        router.on("GET", "/api/workflows/{id}/executions", query: workflowExecutions, handlerChecksQuery: true) {
+            request, parameters in
             let id = parameters["id"]
-            var query = ListQuery(request, allowed: ListQuery.executionParameters.union(["execution_id"]))
+            var query = ListQuery(request, allowed: workflowExecutions)
             var asked = query.executionFilter(workflowID: id)
             asked.executionID = query.text("execution_id")
             let filter = asked

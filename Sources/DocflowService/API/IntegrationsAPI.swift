@@ -10,7 +10,7 @@ struct IntegrationsAPI: Sendable {
 
     func register(in router: inout Router) {
         let store = context.store
-        router.on("GET", "/api/workflows/integrations") { request, _ in
+        router.on("GET", "/api/workflows/integrations", query: ["workflow_id"]) { request, _ in
             let workflowID = request.query["workflow_id"]
             let integrations = try await store.read { db in try IntegrationRepository.list(db, workflowID: workflowID) }
             return .ok(["integrations": .array(integrations.map { $0.json() })])
@@ -30,7 +30,7 @@ struct IntegrationsAPI: Sendable {
                 return .created(integration.json())
             }.response
         }
-        router.on("PUT", "/api/workflows/integrations") { request, _ in
+        router.on("PUT", "/api/workflows/integrations", query: ["id"]) { request, _ in
             let id = try Self.id(request)
             return try await context.mutate(request, audit: Audited("integration", "update", id: id)) { db in
                 guard let existing = try IntegrationRepository.fetch(db, id: id) else {
@@ -47,7 +47,7 @@ struct IntegrationsAPI: Sendable {
                 return .ok(integration.json())
             }.response
         }
-        router.on("DELETE", "/api/workflows/integrations") { request, _ in
+        router.on("DELETE", "/api/workflows/integrations", query: ["id"]) { request, _ in
             let id = try Self.id(request)
             return try await context.mutate(request, audit: Audited("integration", "delete", id: id)) { db in
                 guard try IntegrationRepository.delete(db, id: id) else {

@@ -97,6 +97,9 @@ struct ListQuery {
         return filter
     }
 
+    /// The workflows list's: a page after a cursor.
+    static let workflowParameters: Set<String> = ["cursor", "limit"]
+
     /// The filters `executionFilter` reads, with `cursor` and `limit`.
     static let executionParameters: Set<String> = [
         "status", "trigger_type", "started_after", "started_before", "cursor", "limit",

@@ -2,7 +2,8 @@ import DocflowCore
 import Logging
 
 /// Maps `(method, path)` to a handler, independent of transport. Literal path segments win over
-/// parameters, so `/api/workflows/templates` never reads as a workflow id.
+/// parameters, so `/api/workflows/templates` never reads as a workflow id. A query parameter the
+/// route does not declare is a `validation_failed` naming it, before the handler runs.
 package struct Router: Sendable {
     package typealias Handler = @Sendable (APIRequest, Parameters) async throws -> APIResponse
 
@@ -20,23 +21,47 @@ package struct Router: Sendable {
     private struct Route: Sendable {
         let method: String
         let pattern: [Segment]
+        let query: Set<String>
+        let handlerChecksQuery: Bool
         let handler: Handler
     }
 
+    /// A route as registered: what the OpenAPI document must describe.
+    package struct Entry: Sendable, Hashable, CustomStringConvertible {
+        package var method: String
+        /// As given to `on`, such as `/api/workflows/{id}/execute`.
+        package var pattern: String
+        /// The query parameters the route takes.
+        package var query: Set<String>
+        package var description: String { "\(method) \(pattern)" }
+    }
+
     private var routes: [Route] = []
+    /// Every route, in registration order.
+    package private(set) var entries: [Entry] = []
     private let logger: Logger
 
     package init(logger: Logger) {
         self.logger = logger
     }
 
-    /// Adds a route; `pattern` is a path such as `/api/workflows/{id}/execute`.
-    package mutating func on(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    /// Adds a route; `pattern` is a path such as `/api/workflows/{id}/execute`, `query` the names
+    /// of the query parameters it takes: any other is refused before the handler runs, unless
+    /// `handlerChecksQuery` (a `ListQuery` reports it with the bad values, every problem at once).
+    /// Describe the route in `OpenAPIDocument` too.
+    package mutating func on(
+        _ method: String, _ pattern: String, query: Set<String> = [], handlerChecksQuery: Bool = false,
+        _ handler: @escaping Handler
+    ) {
         let segments = Self.split(pattern).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}")
                 ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
         }
-        routes.append(Route(method: method.uppercased(), pattern: segments, handler: handler))
+        routes.append(
+            Route(
+                method: method.uppercased(), pattern: segments, query: query, handlerChecksQuery: handlerChecksQuery,
+                handler: handler))
+        entries.append(Entry(method: method.uppercased(), pattern: pattern, query: query))
     }
 
     /// Runs the request's handler; every failure becomes an error response.
@@ -62,6 +87,16 @@ package struct Router: Sendable {
         }
         guard let best else {
             return APIError.methodNotAllowed(request.method, request.path, allowed: allowed.sorted()).response
+        }
+        let unknown = request.query.keys.filter { !best.route.query.contains($0) }.sorted()
+        if !unknown.isEmpty, !best.route.handlerChecksQuery {
+            let takes = best.route.query.isEmpty ? "none" : best.route.query.sorted().joined(separator: ", ")
+            return APIError.validation(
+                ValidationFailure(
+                    details: unknown.map {
+                        FieldError(field: $0, message: "is not a parameter of \(request.path); it takes \(takes)")
+                    })
+            ).response
         }
         do {
             return try await best.route.handler(request, Parameters(values: best.parameters))

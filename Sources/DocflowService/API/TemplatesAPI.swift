@@ -8,7 +8,7 @@ struct TemplatesAPI: Sendable {
 
     func register(in router: inout Router) {
         let workflows = WorkflowsAPI(context: context)
-        router.on("GET", "/api/workflows/templates") { request, _ in
+        router.on("GET", "/api/workflows/templates", query: ["category"]) { request, _ in
             var templates = WorkflowTemplates.all
             if let category = request.query["category"] {
                 guard WorkflowTemplate.Category(rawValue: category) != nil else {
@@ -23,6 +23,8 @@ struct TemplatesAPI: Sendable {
             guard case .object(let body)? = request.body else {
                 throw APIError.validation(field: "body", "must be an object")
             }
+            try APIError.rejectUnknown(
+                body, known: APIFields.createFromTemplate, what: "a create-from-template request")
             guard let templateID = body["template_id"]?.stringValue else {
                 throw APIError.validation(field: "template_id", "is required")
             }

@@ -12,8 +12,9 @@ struct WorkflowsAPI: Sendable {
 
     func register(in router: inout Router) {
         let store = context.store
-        router.on("GET", "/api/workflows") { request, _ in
-            var query = ListQuery(request, allowed: ["cursor", "limit"])
+        router.on("GET", "/api/workflows", query: ListQuery.workflowParameters, handlerChecksQuery: true) {
+            request, _ in
+            var query = ListQuery(request, allowed: ListQuery.workflowParameters)
             let cursor = query.cursor(of: .workflows)
             // The seed lists every workflow: a page holds as many as a deployment has, up to 500.
             let limit = query.limit(standard: 500, maximum: 500)

@@ -1,6 +1,7 @@
 import AMQPClient
 import DocflowCore
 import DocflowEngine
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -37,58 +38,69 @@ final class ResultsConsumer: Service, Sendable {
     }
 
     func accept(_ delivery: AMQPDelivery) async {
-        guard delivery.body.count <= maxMessageBytes else {
-            return await deadLetters.deadLetter(
-                delivery, reason: "the result is \(delivery.body.count) bytes, more than \(maxMessageBytes)")
-        }
-        let result: StepTaskResult
-        if delivery.properties.type == "docflow.task" {
-            guard let id = delivery.properties.messageID else {
-                return await deadLetters.deadLetter(delivery, reason: "a dead-lettered task without a message_id")
+        switch Self.read(delivery.body, properties: delivery.properties, maxMessageBytes: maxMessageBytes) {
+        case .deadLetter(let reason):
+            await deadLetters.deadLetter(delivery, reason: reason)
+        case .drop(let taskID, let why):
+            logger.debug("dropped a task copy", metadata: ["task_id": "\(taskID)", "why": "\(why)"])
+            delivery.ack()
+        case .result(let result):
+            let accepted = pending.deliver(PendingTasks.Arrival(result: result, settle: { delivery.ack() }))
+            if !accepted {
+                logger.info(
+                    "dropped a result for an attempt that is not pending (timed out, or answered before)",
+                    metadata: ["task_id": "\(result.taskID)", "worker": "\(result.worker)"])
+                delivery.ack()
             }
+        }
+    }
+
+    /// What a message on the results queue is.
+    enum Reading: Equatable {
+        /// A worker's result, or a task the broker sent back, as the result of its attempt.
+        case result(StepTaskResult)
+        /// A copy that says nothing about the attempt pending now.
+        case drop(taskID: String, why: String)
+        /// Garbage, for the dead-letter queue with this reason.
+        case deadLetter(String)
+    }
+
+    static func read(_ body: Data, properties: AMQPProperties, maxMessageBytes: Int) -> Reading {
+        guard body.count <= maxMessageBytes else {
+            return .deadLetter("the result is \(body.count) bytes, more than \(maxMessageBytes)")
+        }
+        if properties.type == "docflow.task" {
+            guard let id = properties.messageID else { return .deadLetter("a dead-lettered task without a message_id") }
             // An expired copy says nothing about the attempt pending now: a resumed execution sends
             // its step again under the same id, and the old copy may expire meanwhile. The pending
             // attempt's own deadline (the engine's timer) is what times it out.
-            if delivery.properties.headers["x-first-death-reason"]?.stringValue == "expired" {
-                logger.debug("a task expired in its queue", metadata: ["task_id": "\(id)"])
-                return delivery.ack()
+            if properties.headers["x-first-death-reason"]?.stringValue == "expired" {
+                return .drop(taskID: id, why: "it expired in its queue; the engine's own timer times the attempt out")
             }
-            result = StepTaskResult(
-                taskID: id, outcome: .failure(Self.deadLettered(delivery, id: id)), runMs: 0, worker: "")
-        } else {
-            do throws(StepTaskError) {
-                guard let json = try? JSONValue.parse(delivery.body) else {
-                    throw StepTaskError("the result is not JSON")
-                }
-                result = try StepTaskResult(json: json)
-            } catch {
-                return await deadLetters.deadLetter(delivery, reason: "not a task result: \(error)")
-            }
+            return .result(
+                StepTaskResult(
+                    taskID: id, outcome: .failure(deadLettered(properties.headers, id: id)), runMs: 0, worker: ""))
         }
-        let accepted = pending.deliver(PendingTasks.Arrival(result: result, settle: { delivery.ack() }))
-        if !accepted {
-            logger.info(
-                "dropped a result for an attempt that is not pending (timed out, or answered before)",
-                metadata: ["task_id": "\(result.taskID)", "worker": "\(result.worker)"])
-            delivery.ack()
+        do throws(StepTaskError) {
+            guard let json = try? JSONValue.parse(body) else { throw StepTaskError("the result is not JSON") }
+            return .result(try StepTaskResult(json: json))
+        } catch {
+            return .deadLetter("not a task result: \(error)")
         }
     }
 
     /// Why the broker sent a task back, as the step's error.
-    static func deadLettered(_ delivery: AMQPDelivery, id: String) -> StepError {
-        let headers = delivery.properties.headers
+    static func deadLettered(_ headers: [String: AMQPFieldValue], id: String) -> StepError {
         let reason = headers["x-first-death-reason"]?.stringValue ?? "unknown"
-        let queue = headers["x-first-death-queue"]?.stringValue ?? "its queue"
         switch reason {
         case "delivery_limit":
             return StepError(
                 "task \(id) was given back by a worker \(BrokerTopology.deliveryLimit) times without a result (each "
                     + "worker that took it stopped): it was dead-lettered, and is not tried again", retryable: false)
-        case "expired":
-            return StepError("task \(id) expired in \(queue): no worker finished it before the step's deadline")
         default:
             let why = headers["x-docflow-error"]?.stringValue.map { ": \($0)" } ?? ""
-            return StepError("task \(id) was refused by a worker (\(reason))\(why)", retryable: false)
+            let queue = headers["x-first-death-queue"]?.stringValue ?? "its queue"
+            return StepError("task \(id) was refused by a worker in \(queue) (\(reason))\(why)", retryable: false)
         }
     }
 }

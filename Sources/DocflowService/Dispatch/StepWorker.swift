@@ -69,8 +69,8 @@ package final class StepWorker: Service, Sendable {
         let topology = try await consuming.openChannel()
         try await BrokerTopology(names: names, queueType: configuration.queueType, logger: logger)
             .declareTasks(types, on: topology)
-        let results = try await publishing.openChannel()
-        try await results.enableConfirms()
+        let results = ResultsChannel(connection: publishing)
+        try await results.open()
         let extraction = AMQPExtractionDelegate(
             client: try await APIClient(connection: publishing, queue: names.apiQueue))
         let runner = TaskRunner(
@@ -103,7 +103,7 @@ package final class StepWorker: Service, Sendable {
     }
 
     /// Runs one task and answers it; the task is acked only once the broker confirmed the result.
-    private func handle(_ delivery: AMQPDelivery, runner: TaskRunner, results: AMQPChannel, names: Names) async {
+    private func handle(_ delivery: AMQPDelivery, runner: TaskRunner, results: ResultsChannel, names: Names) async {
         let limit = configuration.messageLimits.maxMessageBytes
         var logger = self.logger
         let result: StepTaskResult
@@ -151,10 +151,12 @@ package final class StepWorker: Service, Sendable {
         var delay = Duration.milliseconds(100)
         let giveUp = ContinuousClock.now.advanced(by: Self.resultRetryTime)
         while true {
+            let channel = await results.current
             do {
-                try await results.publish(message)
+                try await channel.publish(message)
                 return delivery.ack()
             } catch {
+                if case AMQPError.nacked = error { await results.replace(channel, logger: logger) }
                 guard ContinuousClock.now < giveUp, !Task.isCancelled else {
                     // Given back: another worker (or this one) runs it again; the engine keeps the first result.
                     logger.warning(
@@ -164,6 +166,46 @@ package final class StepWorker: Service, Sendable {
                 logger.info("the broker refused a task's result; sending it again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// The channel results go out on, in confirm mode. RabbitMQ 3.10 keeps refusing (basic.nack)
+    /// every publish to a quorum queue on a channel that first published to it while its leader
+    /// was being elected, long after a new leader is up (seen in the kill test: 90 s of refusals
+    /// after a node died), so a refused result gets a new channel before it is sent again.
+    actor ResultsChannel {
+        private let connection: AMQPConnection
+        private var channel: AMQPChannel?
+        private var replacing = false
+
+        init(connection: AMQPConnection) {
+            self.connection = connection
+        }
+
+        func open() async throws {
+            let channel = try await connection.openChannel()
+            try await channel.enableConfirms()
+            self.channel = channel
+        }
+
+        var current: AMQPChannel {
+            get async { channel! }
+        }
+
+        /// Replaces `refused` with a new channel, unless another refusal already did.
+        func replace(_ refused: AMQPChannel, logger: Logger) async {
+            guard channel?.number == refused.number, !replacing else { return }
+            replacing = true
+            defer { replacing = false }
+            do {
+                try await open()
+                logger.info(
+                    "opened a new channel for results after a refusal", metadata: ["channel": "\(channel!.number)"])
+                await refused.close()
+            } catch {
+                // Keeps `refused`, which the connection reopens when it comes back; the next refusal tries again.
+                logger.warning("could not open a new channel for results", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -12,8 +12,18 @@ import ServiceLifecycle
 import Synchronization
 
 /// docflow's HTTP port (contract section 3): the whole API at the seed's paths through the same
-/// router as AMQP, signed webhooks, health, readiness and metrics, within `HTTPLimits`.
-final class HTTPServer: Service, Sendable {
+/// router as AMQP, signed webhooks, health, readiness, metrics and the OpenAPI document, within
+/// `HTTPLimits`.
+package final class HTTPServer: Service, Sendable {
+    /// The routes the port serves itself, beside the router's: `OpenAPIDocument` describes them too.
+    package static let ownRoutes: [Router.Entry] = [
+        Router.Entry(method: "GET", pattern: "/healthz", query: []),
+        Router.Entry(method: "GET", pattern: "/readyz", query: []),
+        Router.Entry(method: "GET", pattern: "/metrics", query: []),
+        Router.Entry(method: "GET", pattern: "/openapi.json", query: []),
+        Router.Entry(method: "POST", pattern: "/hooks/{id}", query: []),
+    ]
+
     private let application: Application<CallbackResponder<BasicRequestContext>>
     private let boundPort = Box<Int>()
     private let configuredPort: Int
@@ -33,6 +43,12 @@ final class HTTPServer: Service, Sendable {
             switch (request.method, path) {
             case (.get, "/healthz"):
                 return Self.json(200, ["status": "ok"])
+            case (.get, "/openapi.json"):
+                // No key: the document holds no secrets, and the routes it describes keep theirs.
+                var buffer = ByteBuffer()
+                buffer.writeBytes(OpenAPIDocument.encoded)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
             case (.get, "/readyz"):
                 let down = connections.first { !$0.isConnected }
                 let broker = down == nil
@@ -142,7 +158,7 @@ final class HTTPServer: Service, Sendable {
 
     /// Serves until graceful shutdown (finishing the requests in flight) or cancellation. A port
     /// that cannot be opened fails with a `ServerError` that names it.
-    func run() async throws {
+    package func run() async throws {
         do {
             try await application.run()
         } catch let error as IOError where port == nil {

@@ -30,7 +30,9 @@ final class OutboxRelay: Service, Sendable {
     }
 
     private let store: Store
-    private let channel: AMQPChannel
+    /// The confirm-mode channel rounds go out on; replaced after the broker refused a round (see
+    /// `replaceChannel`).
+    private let channel: Mutex<AMQPChannel>
     /// Where status events go; each message's routing key is its event and workflow id.
     private let exchange: String
     private let metrics: ServiceMetrics
@@ -45,7 +47,7 @@ final class OutboxRelay: Service, Sendable {
 
     init(store: Store, channel: AMQPChannel, exchange: String, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
-        self.channel = channel
+        self.channel = Mutex(channel)
         self.exchange = exchange
         self.metrics = metrics
         self.logger = logger
@@ -70,6 +72,7 @@ final class OutboxRelay: Service, Sendable {
                     _ = try await advance()
                 } catch {
                     logger.error("publishing status events failed; retrying", metadata: ["error": "\(error)"])
+                    if case AMQPError.nacked = error { await replaceChannel() }
                     // Commits keep signalling: without a pause, a broker outage would spin here.
                     try? await Task.sleep(for: .milliseconds(500))
                 }
@@ -78,7 +81,7 @@ final class OutboxRelay: Service, Sendable {
             // What is left is published on the next start; cancelled, the relay does not wait.
             state.withLock { $0.shutdown() }
             let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-            while !Task.isCancelled, ContinuousClock.now < deadline, channel.connection.isConnected {
+            while !Task.isCancelled, ContinuousClock.now < deadline, channel.withLock(\.connection).isConnected {
                 guard let finished = try? await advance(), !finished else { break }
                 await wakeup.wait(timeout: .milliseconds(100))
             }
@@ -166,9 +169,28 @@ final class OutboxRelay: Service, Sendable {
         }
     }
 
+    /// RabbitMQ 3.10 goes on refusing (basic.nack) a channel's publishes to a quorum queue whose
+    /// leader was unknown when the channel first published to it, long after a new leader is up
+    /// (seen after a node kill: the results queue refused a worker's channel for 90 s). After a
+    /// refusal, later rounds go out on a new channel; rounds still on the old one fail with
+    /// `closed`, and the state machine sends them again, like any failed round.
+    private func replaceChannel() async {
+        let old = channel.withLock { $0 }
+        do {
+            let new = try await old.connection.openChannel()
+            try await new.enableConfirms()
+            channel.withLock { $0 = new }
+            logger.info(
+                "publishing status events on a new channel after a refusal", metadata: ["channel": "\(new.number)"])
+            await old.close()
+        } catch {
+            logger.warning("could not open a new channel for status events", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Puts a round on the wire; the broker's answers settle it, on the connection's thread.
     private func publish(_ number: Int, _ messages: [AMQPMessage]) {
-        channel.publish(batch: messages) { [self] results in
+        channel.withLock { $0 }.publish(batch: messages) { [self] results in
             let settled = state.withLock { $0.roundSettled(number, results) }
             if settled.confirmed > 0 { metrics.published(exchange, count: settled.confirmed) }
             if settled.wakeLoop { wakeup.signal() }

@@ -72,6 +72,9 @@ package final class DocflowServer: Sendable {
     /// The engine; available once `started()` returned.
     package var engine: Engine { components.engine }
 
+    /// The API's routes; available once `started()` returned.
+    package var routes: [Router.Entry] { components.routes }
+
     /// The HTTP port being served, once it is (useful when it was chosen by the system).
     package var httpPort: Int? {
         guard case .success(let components) = worker.started.result else { return nil }

@@ -270,6 +270,6 @@ final class Worker: Service, Sendable {
         if let http { services.append(Supervised("http", http, logger: logger)) }
         return Components(
             store: store, lock: lock, engine: engine, jq: jq, consuming: consuming, publishing: publishing,
-            http: http, services: services)
+            http: http, routes: router.entries, services: services)
     }
 }
