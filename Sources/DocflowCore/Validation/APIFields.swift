@@ -72,4 +72,15 @@ public enum APIFields {
 
     /// `POST /api/workflows/{id}/execute`.
     public static let execute: Set<String> = ["trigger_data"]
+
+    /// `POST /api/workflows/{id}/executions/{execution_id}/retry`: no fields.
+    public static let retryExecution: Set<String> = []
+
+    /// `POST /api/workflows/{id}/executions/{execution_id}/rerun`.
+    public static let rerunExecution: Set<String> = ["trigger_data"]
+
+    /// `POST /api/executions/retry`: the filters of `GET /api/executions`, as body fields.
+    public static let bulkRetry: Set<String> = [
+        "status", "workflow_id", "trigger_type", "started_after", "started_before", "limit",
+    ]
 }

@@ -18,7 +18,7 @@ struct ExecutionHistoryAPI: Sendable {
         let engine = context.engine
         router.on("POST", "/api/workflows/{id}/executions/{execution_id}/retry") { request, parameters in
             let (workflowID, executionID) = (parameters["id"], parameters["execution_id"])
-            var body = StrictRequestBody(request, what: "a retry request")
+            var body = StrictRequestBody(request, what: "a retry request", fields: APIFields.retryExecution)
             try body.check()
             return try await context.mutate(request, audit: nil) { db in
                 let execution = try Self.execution(db, executionID, of: workflowID)
@@ -35,7 +35,7 @@ struct ExecutionHistoryAPI: Sendable {
         }
         router.on("POST", "/api/workflows/{id}/executions/{execution_id}/rerun") { request, parameters in
             let (workflowID, executionID) = (parameters["id"], parameters["execution_id"])
-            var body = StrictRequestBody(request, what: "a rerun request", fields: ["trigger_data"])
+            var body = StrictRequestBody(request, what: "a rerun request", fields: APIFields.rerunExecution)
             let triggerData = body.object("trigger_data")
             try body.check()
             return try await context.mutate(request, audit: nil) { db in
@@ -59,9 +59,7 @@ struct ExecutionHistoryAPI: Sendable {
             }.response
         }
         router.on("POST", "/api/executions/retry") { request, _ in
-            var body = StrictRequestBody(
-                request, what: "a bulk retry request",
-                fields: ["status", "workflow_id", "trigger_type", "started_after", "started_before", "limit"])
+            var body = StrictRequestBody(request, what: "a bulk retry request", fields: APIFields.bulkRetry)
             var query = ListQuery(body.asQuery(request), allowed: body.fields)
             var filter = query.executionFilter(workflowID: nil)
             let limit = query.limit(standard: 100, maximum: Self.maxBulkRetry)
@@ -89,21 +87,18 @@ struct ExecutionHistoryAPI: Sendable {
     }
 }
 
-/// The body and query of a POST that takes a few optional fields, read strictly: a field or
-/// query parameter it does not take, or a value of the wrong type, is a `validation_failed`
-/// naming it, every problem at once.
+/// The body of a POST that takes a few optional fields (`APIFields`), read strictly: a field it
+/// does not take, or a value of the wrong type, is a `validation_failed` naming it, every problem
+/// at once. (The router refuses query parameters the route does not declare.)
 struct StrictRequestBody {
     let fields: Set<String>
     private let members: [String: JSONValue]
     private var problems: [FieldError] = []
 
     /// `what` names the body in messages ("is not a field of a rerun request").
-    init(_ request: APIRequest, what: String, fields: Set<String> = []) {
+    init(_ request: APIRequest, what: String, fields: Set<String>) {
         self.fields = fields
         let takes = fields.isEmpty ? "none" : fields.sorted().joined(separator: ", ")
-        for name in request.query.keys.sorted() {
-            problems.append(FieldError(field: name, message: "is not a parameter of \(request.path)"))
-        }
         switch request.body {
         case nil, .null?:
             members = [:]

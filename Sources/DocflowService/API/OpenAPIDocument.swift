@@ -94,8 +94,22 @@ package enum OpenAPIDocument {
         ],
         "/api/workflows/{id}/executions/{execution_id}/retry": [
             "post": operation(
-                "retryExecution", "executions", "Retry a failed execution from its failed step.",
+                "retryExecution", "executions",
+                "Retry a failed execution from its failed step; the failed run stays in its previous_runs.",
                 path: ["id", "execution_id"], response: (202, ref("ExecutionStarted")))
+        ],
+        "/api/workflows/{id}/executions/{execution_id}/rerun": [
+            "post": operation(
+                "rerunExecution", "executions",
+                "Start a new execution of the workflow from a finished one, with its trigger_data or new data.",
+                path: ["id", "execution_id"], body: ref("RerunRequest"), bodyRequired: false,
+                response: (202, ref("RerunStarted")))
+        ],
+        "/api/executions/retry": [
+            "post": operation(
+                "retryExecutions", "executions",
+                "Retry the newest failed executions the filters match, up to limit, in one transaction.",
+                body: ref("BulkRetryRequest"), bodyRequired: false, response: (202, ref("BulkRetried")))
         ],
         "/api/workflows/{id}/schedule": [
             "get": operation(
@@ -244,7 +258,8 @@ package enum OpenAPIDocument {
 
     private static func operation(
         _ id: String, _ tag: String, _ summary: String, path: [String] = [], query: [JSONValue] = [],
-        withoutKey: Bool = false, body: JSONValue? = nil, response: (status: Int, schema: JSONValue?),
+        withoutKey: Bool = false, body: JSONValue? = nil, bodyRequired: Bool = true,
+        response: (status: Int, schema: JSONValue?),
         contentType: String = "application/json"
     ) -> JSONValue {
         var fields: [String: JSONValue] = [
@@ -256,7 +271,9 @@ package enum OpenAPIDocument {
         if !(pathParameters + query).isEmpty { fields["parameters"] = .array(pathParameters + query) }
         if withoutKey { fields["security"] = [] }
         if let body {
-            fields["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]]
+            fields["requestBody"] = [
+                "required": .bool(bodyRequired), "content": ["application/json": ["schema": body]],
+            ]
         }
         var success: [String: JSONValue] = ["description": response.status == 204 ? "No content." : "Success."]
         if let schema = response.schema {
@@ -308,7 +325,8 @@ package enum OpenAPIDocument {
             ("IntegrationCreate", APIFields.integration), ("IntegrationUpdate", APIFields.integration),
             ("SchemaCreate", APIFields.schema), ("SchemaUpdate", APIFields.schema),
             ("SchemaField", APIFields.schemaField), ("CreateFromTemplate", APIFields.createFromTemplate),
-            ("ExecuteRequest", APIFields.execute),
+            ("ExecuteRequest", APIFields.execute), ("RerunRequest", APIFields.rerunExecution),
+            ("BulkRetryRequest", APIFields.bulkRetry),
         ]
         + StepType.allCases.flatMap { type in
             [
@@ -431,7 +449,46 @@ package enum OpenAPIDocument {
                     "triggered_by": enumeration(TriggerType.self), "trigger_data": anyJSON, "started_at": time,
                     "completed_at": nullable(time), "error": nullable(string),
                     "execution_log": ["type": "array", "items": ref("ExecutionLogEntry")],
+                    "run": ["type": "integer", "minimum": 1, "description": "This run's number; a retry adds one."],
+                    "previous_runs": [
+                        "type": "array", "items": ref("ExecutionRun"),
+                        "description": "The runs retries ended, oldest first, each as it ended.",
+                    ],
+                    "rerun_of": [
+                        "anyOf": [string, ["type": "null"]], "description": "The execution this one reruns.",
+                    ],
                 ],
+            ],
+            "ExecutionRun": [
+                "type": "object",
+                "properties": [
+                    "run": ["type": "integer", "minimum": 1], "status": enumeration(ExecutionStatus.self),
+                    "error": nullable(string), "started_at": time, "completed_at": nullable(time),
+                    "retried_at": time, "execution_log": ["type": "array", "items": ref("ExecutionLogEntry")],
+                ],
+            ],
+            "RerunRequest": object([
+                "trigger_data": [
+                    "type": ["object", "null"],
+                    "description": "Replaces the original's trigger_data; the original's when absent.",
+                ]
+            ]),
+            "RerunStarted": [
+                "type": "object",
+                "properties": [
+                    "execution_id": string, "status": enumeration(ExecutionStatus.self), "started_at": time,
+                    "rerun_of": string,
+                ],
+            ],
+            "BulkRetryRequest": object([
+                "status": ["type": "string", "enum": ["failed"], "description": "Only failed executions are retried."],
+                "workflow_id": string, "trigger_type": enumeration(TriggerType.self),
+                "started_after": time, "started_before": time,
+                "limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "100 when absent."],
+            ]),
+            "BulkRetried": [
+                "type": "object",
+                "properties": ["retried": ["type": "array", "items": string], "count": ["type": "integer"]],
             ],
             "ExecutionLogEntry": [
                 "type": "object",
