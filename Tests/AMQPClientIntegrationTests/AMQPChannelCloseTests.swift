@@ -41,6 +41,7 @@ struct AMQPChannelCloseTests {
         await #expect(throws: AMQPError.closed) { try await consuming.inspectQueue(queue) }
         let fresh = try await connection.openChannel()
         #expect(fresh.number != consuming.number)
+        try await fresh.enableConfirms()
         try await fresh.publish(AMQPMessage(routingKey: queue, body: Data("fresh".utf8)))
         #expect(try await publisher.get(queue: queue, noAck: true)?.body == Data("fresh".utf8))
         _ = try await publisher.deleteQueue(queue)

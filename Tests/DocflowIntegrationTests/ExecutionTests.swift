@@ -195,9 +195,12 @@ struct ExecutionTests {
     }
 
     @Test func cancelStopsTheRunningJQStepAndSkipsTheRest() async throws {
-        let server = try await TestServer.start()
+        // Far from any timeout, so that only the cancel can end the slow step however loaded the
+        // machine is (it failed with "step timed out after 10000 ms" beside three builds).
+        let server = try await TestServer.start { $0.maxJQTimeout = .seconds(300) }
         let workflow = try await server.createWorkflow([
-            transform("slow", busy(seconds: 8)), transform("next", "{never: true}"), transform("last", "."),
+            transform("slow", busy(seconds: 120), ["timeout_ms": 240_000]), transform("next", "{never: true}"),
+            transform("last", "."),
         ])
         let execution = try await server.execute(workflow)
         // Cancel once the slow step is under way, however busy the machine is.
