@@ -134,7 +134,7 @@ struct ConsoleTests {
             chromium,
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--hide-scrollbars", "--user-data-dir=\(profile.path)", "--dump-dom", "--screenshot=\(file.path)",
+                "--hide-scrollbars", "--user-data-dir=\(profile.path)", "--timeout=60000", "--dump-dom", "--screenshot=\(file.path)",
                 "--window-size=1280,900", try await signInURL(port, next: page),
             ])
         #expect(run.status == 0, "chromium: \(run.stderr)")
@@ -207,7 +207,9 @@ struct ConsoleTests {
         #expect(signedIn.status == 303 && signedIn.headers["location"] == "/ui/workflows", "\(signedIn)")
         let cookie = try #require(signedIn.headers["set-cookie"])
         #expect(cookie.hasPrefix("docflow_console=\(testAPIKey);"))
-        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui"] { #expect(cookie.contains(attribute), "\(cookie)") }
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+            #expect(cookie.contains(attribute), "\(cookie)")
+        }
         let offsite = try await Self.fetch(
             port, "/ui/login", method: "POST", headers: origin, form: "key=\(testAPIKey)&next=%2F%2Fevil.example")
         #expect(offsite.headers["location"] == "/ui/executions", "never to another site")
@@ -282,7 +284,10 @@ struct ConsoleTests {
         let workflow = try await server.createWorkflow([transform("t", ".")], name: "streamed")
         async let stream = runProcess(
             Self.curl,
-            ["-s", "-N", "--max-time", "8", "-H", "Cookie: docflow_console=\(testAPIKey)", "http://127.0.0.1:\(port)/ui/events"])
+            [
+                "-s", "-N", "--max-time", "8", "-H", "Cookie: docflow_console=\(testAPIKey)",
+                "http://127.0.0.1:\(port)/ui/events",
+            ])
         // The stream is open once curl has connected; events relayed before then are not in it.
         try await Task.sleep(for: .seconds(2))
         let execution = try await server.execute(workflow)
@@ -296,7 +301,20 @@ struct ConsoleTests {
         #expect(mine.contains { $0["event"] == "workflow.started" && $0["kind"] == "execution" }, "\(output)")
         #expect(mine.contains { $0["event"] == "workflow.completed" && $0["status"] == "completed" }, "\(output)")
         #expect(mine.contains { $0["kind"] == "step" && $0["step_id"] == "t" }, "\(output)")
+
+        // A stream still open when the server stops is ended by it (curl exits 0, not 28 for
+        // its own time limit), so that shutdown does not wait for the browser.
+        async let open = runProcess(
+            Self.curl,
+            [
+                "-s", "-N", "--max-time", "300", "-H", "Cookie: docflow_console=\(testAPIKey)",
+                "http://127.0.0.1:\(port)/ui/events",
+            ])
+        try await Task.sleep(for: .seconds(2))
         try await server.stop()
+        let ended = try await open
+        #expect(ended.status == 0, "curl: \(ended.status) \(ended.stderr)")
+        #expect(ended.stdout.hasPrefix("retry: 2000"))
     }
 
     static func installKey(_ key: String, scope: APIKeyScope, databasePath path: String) throws {

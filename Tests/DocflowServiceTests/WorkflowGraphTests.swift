@@ -10,7 +10,10 @@ struct WorkflowGraphTests {
     static let definition: JSONValue = [
         "steps": [
             ["id": "parse", "type": "parse", "config": [:]],
-            ["id": "big", "type": "condition", "config": ["expression": ".total > 1", "then": "review", "else": "end"]],
+            [
+                "id": "big", "type": "condition",
+                "config": ["expression": ".total > 1", "then": "review", "else": "end"],
+            ],
             ["id": "review", "type": "transform", "config": ["expression": "."], "next": "end"],
             ["id": "notify", "type": "integration", "config": [:]],
         ]

@@ -148,16 +148,22 @@ final class Console: Sendable {
         let reply = await api("/api/executions", apiQuery, caller: caller)
         let names = await workflowNames(caller: caller)
         var context: [String: JSONValue] = [
-            "filters": .object(Dictionary(asked.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { a, _ in a })),
+            "filters": .object(
+                Dictionary(asked.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { a, _ in a })),
             "statuses": .array(
-                ExecutionStatus.allCases.map { .object(["value": .string($0.rawValue), "selected": .bool(query["status"] == $0.rawValue)]) }),
+                ExecutionStatus.allCases.map {
+                    .object(["value": .string($0.rawValue), "selected": .bool(query["status"] == $0.rawValue)])
+                }),
             "triggers": .array(
                 TriggerType.allCases.map {
                     .object(["value": .string($0.rawValue), "selected": .bool(query["trigger_type"] == $0.rawValue)])
                 }),
             "workflows": .array(
                 names.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.map {
-                    .object(["id": .string($0.key), "name": .string($0.value), "selected": .bool(query["workflow_id"] == $0.key)])
+                    .object([
+                        "id": .string($0.key), "name": .string($0.value),
+                        "selected": .bool(query["workflow_id"] == $0.key),
+                    ])
                 }),
             "newest": .string("/ui/executions" + Self.queryString(asked)),
         ]
@@ -244,8 +250,10 @@ final class Console: Sendable {
         let rows: [JSONValue] = (reply.body?["workflows"]?.arrayValue ?? []).map { workflow in
             let id = workflow["id"]?.stringValue ?? ""
             return .object([
-                "id": .string(id), "name": workflow["name"] ?? "", "href": .string("/ui/workflows/" + Self.pathEncoded(id)),
-                "trigger_type": workflow["trigger_type"] ?? "", "enabled": .string(workflow["enabled"]?.boolValue == true ? "yes" : "no"),
+                "id": .string(id), "name": workflow["name"] ?? "",
+                "href": .string("/ui/workflows/" + Self.pathEncoded(id)),
+                "trigger_type": workflow["trigger_type"] ?? "",
+                "enabled": .string(workflow["enabled"]?.boolValue == true ? "yes" : "no"),
                 "steps": .number(Double(workflow["definition"]?["steps"]?.arrayValue?.count ?? 0)),
                 "updated_at": workflow["updated_at"] ?? "",
             ])
@@ -285,7 +293,8 @@ final class Console: Sendable {
             "workflow": workflow, "description": .string(workflow["description"]?.stringValue ?? "–"),
             "trigger_config": .string((workflow["trigger_config"] ?? .object([:])).encodedString()),
             "graph": WorkflowGraph(definition: definition).view(), "steps": .array(steps),
-            "executions": .array((recent.body?["executions"]?.arrayValue ?? []).map { Self.executionRow($0, names: [:]) }),
+            "executions": .array(
+                (recent.body?["executions"]?.arrayValue ?? []).map { Self.executionRow($0, names: [:]) }),
             "executions_href": .string("/ui/executions" + Self.queryString([("workflow_id", id)])),
         ]
         let schedule = await api("/api/workflows/\(encoded)/schedule", [:], caller: caller)
@@ -316,13 +325,15 @@ final class Console: Sendable {
                         "href": .string("/ui/workflows/" + Self.pathEncoded(id)),
                         "cron_expression": body["cron_expression"] ?? "", "timezone": body["timezone"] ?? "",
                         "enabled": .string(body["enabled"]?.boolValue == true ? "yes" : "no"),
-                        "next_run": .string(next ?? "–"), "last_run": .string(body["last_run_at"]?.stringValue ?? "never"),
+                        "next_run": .string(next ?? "–"),
+                        "last_run": .string(body["last_run_at"]?.stringValue ?? "never"),
                     ])
                 ))
         }
         // Soonest first; RFC 3339 UTC times sort as text, and "~" after them all.
         let sorted = rows.sorted { $0.next < $1.next }.map(\.row)
-        return page("Schedules", current: "schedules", live: "", ConsoleTemplates.schedules, ["schedules": .array(sorted)])
+        return page(
+            "Schedules", current: "schedules", live: "", ConsoleTemplates.schedules, ["schedules": .array(sorted)])
     }
 
     private func deadLettersPage(replayed: String?, failure: String?) async -> Response {
@@ -438,7 +449,8 @@ final class Console: Sendable {
                 .object(["title": .string(title), "message": .string(message)]), limits: Self.limits, escaping: .html))
             ?? ""
         return Self.html(
-            layout(title: title, current: "", live: "", signedIn: true, content: content), HTTPResponse.Status(code: status))
+            layout(title: title, current: "", live: "", signedIn: true, content: content),
+            HTTPResponse.Status(code: status))
     }
 
     private func forbiddenOrigin() -> Response {
@@ -505,7 +517,8 @@ final class Console: Sendable {
         let completed = execution["completed_at"]?.stringValue.flatMap(RFC3339.date(from:))
         let took = elapsed(execution).map(Self.duration)
         return .object([
-            "id": .string(id), "href": .string("/ui/workflows/\(pathEncoded(workflowID))/executions/\(pathEncoded(id))"),
+            "id": .string(id),
+            "href": .string("/ui/workflows/\(pathEncoded(workflowID))/executions/\(pathEncoded(id))"),
             "workflow_id": .string(workflowID), "workflow_name": .string(names[workflowID] ?? workflowID),
             "workflow_href": .string("/ui/workflows/" + pathEncoded(workflowID)),
             "status": execution["status"] ?? "", "triggered_by": execution["triggered_by"] ?? "",
@@ -566,7 +579,8 @@ final class Console: Sendable {
         return query
     }
 
-    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+    private static let unreserved = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 
     static func encoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""

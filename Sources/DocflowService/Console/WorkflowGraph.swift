@@ -104,7 +104,8 @@ struct WorkflowGraph: Equatable {
                 widest = max(widest, x + bulge + 20)
             }
             return .object([
-                "d": .string(path), "label": .string(edge.label), "kind": .string(edge.label.isEmpty ? "flow" : edge.label),
+                "d": .string(path), "label": .string(edge.label),
+                "kind": .string(edge.label.isEmpty ? "flow" : edge.label),
                 "lx": .number(Double(labelX)), "ly": .number(Double(labelY)),
             ])
         }
