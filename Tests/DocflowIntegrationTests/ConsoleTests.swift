@@ -255,6 +255,34 @@ struct ConsoleTests {
         try await server.stop()
     }
 
+    @Test func theOlderLinkFollowsTheCursorWithTheFilters() async throws {
+        let (server, port) = try await TestServer.startWithHTTP()
+        let workflow = try await server.createWorkflow([transform("t", ".")], name: "paged")
+        var executions: [String] = []
+        for _ in 0..<3 {
+            let id = try await server.execute(workflow)
+            _ = try await server.finished(workflow, id)
+            executions.append(id)
+        }
+        var path = "/ui/executions?workflow_id=\(workflow)&status=completed&limit=2"
+        var seen: [String] = []
+        for _ in 0..<3 {
+            let page = try await Self.fetch(port, path, headers: Self.cookie())
+            #expect(page.status == 200)
+            let shown = executions.compactMap { id in
+                page.body.range(of: #"data-execution="\#(id)""#).map { (at: $0.lowerBound, id: id) }
+            }
+            seen += shown.sorted { $0.at < $1.at }.map(\.id)
+            guard let range = page.body.range(of: #"<a href="([^"]*)" id="older">"#, options: .regularExpression)
+            else { break }
+            let href = page.body[range].dropFirst(#"<a href=""#.count).prefix { $0 != "\"" }
+            #expect(href.contains("cursor=") && href.contains("status=completed") && href.contains("limit=2"))
+            path = href.replacingOccurrences(of: "&amp;", with: "&")
+        }
+        #expect(seen == executions.reversed(), "newest first, each once, over two pages")
+        try await server.stop()
+    }
+
     @Test func replayNeedsAWriteKeyAndThePagesOwnOrigin() async throws {
         let f = try await Self.fixture()
         let port = f.port

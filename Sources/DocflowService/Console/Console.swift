@@ -139,11 +139,12 @@ final class Console: Sendable {
     // MARK: - Pages
 
     private func executionsPage(_ query: [String: String], caller: Caller) async -> Response {
-        let filterNames = ["status", "workflow_id", "trigger_type", "started_after", "started_before"]
+        // `limit` (the API's, 1 to 500) has no field in the form; a link may carry it.
+        let filterNames = ["status", "workflow_id", "trigger_type", "started_after", "started_before", "limit"]
         var asked: [(String, String)] = []
         for name in filterNames { if let value = query[name], !value.isEmpty { asked.append((name, value)) } }
         var apiQuery = Dictionary(asked, uniquingKeysWith: { a, _ in a })
-        apiQuery["limit"] = "50"
+        if apiQuery["limit"] == nil { apiQuery["limit"] = "50" }
         if let cursor = query["cursor"], !cursor.isEmpty { apiQuery["cursor"] = cursor }
         let reply = await api("/api/executions", apiQuery, caller: caller)
         let names = await workflowNames(caller: caller)
