@@ -134,7 +134,8 @@ struct ConsoleTests {
             chromium,
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--hide-scrollbars", "--user-data-dir=\(profile.path)", "--timeout=60000", "--dump-dom", "--screenshot=\(file.path)",
+                "--hide-scrollbars", "--user-data-dir=\(profile.path)", "--timeout=60000", "--dump-dom",
+                "--screenshot=\(file.path)",
                 "--window-size=1280,900", try await signInURL(port, next: page),
             ])
         #expect(run.status == 0, "chromium: \(run.stderr)")
