@@ -193,52 +193,8 @@ final class Console: Sendable {
             return problemPage("Execution not found", message, reply.status == 200 ? 404 : reply.status)
         }
         let workflow = await api("/api/workflows/\(Self.pathEncoded(workflowID))", [:], caller: caller)
-        let started = execution["started_at"]?.stringValue.flatMap(RFC3339.date(from:))
-        let completed = execution["completed_at"]?.stringValue.flatMap(RFC3339.date(from:))
-        let log = execution["execution_log"]?.arrayValue ?? []
-        // A waterfall on one scale: times are kept to the second, so a step starts where the one
-        // before it ended unless its start says later.
-        var placed: [(offset: Double, queued: Double, ran: Double)] = []
-        var cursor = 0.0
-        for step in log {
-            let offset = max(Self.offsetMs(step, from: started), cursor)
-            let queued = Double(step["queued_ms"]?.intValue ?? 0)
-            let ran = Double(step["duration_ms"]?.intValue ?? 0)
-            placed.append((offset, queued, ran))
-            cursor = offset + queued + ran
-        }
-        var span = max(1.0, cursor)
-        if let started, let completed { span = max(span, completed.timeIntervalSince(started) * 1000) }
-        let scale = 400 / span
-        let steps: [JSONValue] = zip(log, placed).map { step, place in
-            let bar: JSONValue = .object([
-                "qx": .number((place.offset * scale).rounded()), "qw": .number((place.queued * scale).rounded()),
-                "x": .number(min(398, ((place.offset + place.queued) * scale).rounded())),
-                "w": .number(max(2, (place.ran * scale).rounded())),
-            ])
-            let output = step["output"] ?? .null
-            let error = step["error"]?.stringValue
-            var fields: [String: JSONValue] = [
-                "step_id": step["step_id"] ?? "", "type": step["type"] ?? "", "status": step["status"] ?? "",
-                "attempts": step["attempts"] ?? 0, "started_at": .string(step["started_at"]?.stringValue ?? "–"),
-                "duration": .string(step["duration_ms"]?.intValue.map(Self.duration) ?? "–"), "bar": bar,
-                "has_error": .bool(error != nil), "error": .string(error ?? ""),
-                "has_output": .bool(output != .null), "output": .string(Self.pretty(output)),
-                "open": .bool(error == nil && Self.pretty(output).count < 2000),
-            ]
-            if let queuedMs = step["queued_ms"]?.intValue { fields["queued"] = .string(Self.duration(queuedMs)) }
-            return .object(fields)
-        }
-        let error = execution["error"]?.stringValue
-        let context: [String: JSONValue] = [
-            "execution": execution,
-            "workflow_name": .string(workflow.body?["name"]?.stringValue ?? workflowID),
-            "workflow_href": .string("/ui/workflows/" + Self.pathEncoded(workflowID)),
-            "completed_at": .string(execution["completed_at"]?.stringValue ?? "–"),
-            "duration": .string(Self.elapsed(execution).map(Self.duration) ?? "–"),
-            "has_error": .bool(error != nil), "error": .string(error ?? ""),
-            "steps": .array(steps), "trigger_data": .string(Self.pretty(execution["trigger_data"] ?? .null)),
-        ]
+        let context = ExecutionTimeline.context(
+            execution, workflowName: workflow.body?["name"]?.stringValue ?? workflowID)
         let live = execution["status"]?.stringValue == "running" ? "execution:\(executionID)" : ""
         return page("Execution \(executionID)", current: "executions", live: live, ConsoleTemplates.execution, context)
     }
@@ -551,7 +507,7 @@ final class Console: Sendable {
         reply.body?["message"]?.stringValue ?? "the API answered \(reply.status)"
     }
 
-    private static func offsetMs(_ step: JSONValue, from started: Date?) -> Double {
+    static func offsetMs(_ step: JSONValue, from started: Date?) -> Double {
         guard let started, let at = step["started_at"]?.stringValue.flatMap(RFC3339.date(from:)) else { return 0 }
         return max(0, at.timeIntervalSince(started) * 1000)
     }

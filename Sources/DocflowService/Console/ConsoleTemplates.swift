@@ -80,20 +80,8 @@ enum ConsoleTemplates {
 
         """)
 
-    static let execution = program(
-        """
-        <p><a href="/ui/executions">← Executions</a></p>
-        <h1>Execution <span class="mono">{{execution.id}}</span></h1>
-        <dl class="facts">
-        <dt>Workflow</dt><dd><a href="{{workflow_href}}">{{workflow_name}}</a> <span class="muted mono">{{execution.workflow_id}}</span></dd>
-        <dt>Status</dt><dd class="status {{execution.status}}" id="execution-status">{{execution.status}}</dd>
-        <dt>Triggered by</dt><dd>{{execution.triggered_by}}</dd>
-        <dt>Started</dt><dd class="mono">{{execution.started_at}}</dd>
-        <dt>Completed</dt><dd class="mono">{{completed_at}}</dd>
-        <dt>Duration</dt><dd>{{duration}}</dd>
-        {{#has_error}}<dt>Error</dt><dd class="error" id="execution-error">{{error}}</dd>{{/has_error}}
-        </dl>
-        <h2>Timeline</h2>
+    /// One step of a run, in the execution's timeline and in each earlier run's.
+    private static let step = """
         {{#steps}}<section class="step {{status}}" data-step="{{step_id}}">
         <h3><span class="mono">{{step_id}}</span> <span class="muted">{{type}}</span> <span class="status {{status}}">{{status}}</span></h3>
         <svg class="bar" width="400" height="10" viewBox="0 0 400 10" aria-hidden="true"><rect class="track" x="0" y="0" width="400" height="10"/><rect class="queued" x="{{bar.qx}}" y="0" width="{{bar.qw}}" height="10"/><rect class="ran" x="{{bar.x}}" y="0" width="{{bar.w}}" height="10"/></svg>
@@ -102,7 +90,29 @@ enum ConsoleTemplates {
         {{#has_output}}<details{{#open}} open{{/open}}><summary>Output</summary><pre>{{output}}</pre></details>{{/has_output}}
         </section>
         {{/steps}}
+        """
+
+    static let execution = program(
+        """
+        <p><a href="/ui/executions">← Executions</a></p>
+        <h1>Execution <span class="mono">{{execution.id}}</span></h1>
+        <dl class="facts">
+        <dt>Workflow</dt><dd><a href="{{workflow_href}}">{{workflow_name}}</a> <span class="muted mono">{{execution.workflow_id}}</span></dd>
+        <dt>Status</dt><dd class="status {{execution.status}}" id="execution-status">{{execution.status}}</dd>
+        <dt>Triggered by</dt><dd>{{execution.triggered_by}}{{#rerun_of}}, a rerun of <a class="mono" href="{{href}}">{{id}}</a>{{/rerun_of}}</dd>
+        {{#run}}<dt>Run</dt><dd>{{run}} (earlier runs below)</dd>{{/run}}
+        <dt>Started</dt><dd class="mono">{{execution.started_at}}</dd>
+        <dt>Completed</dt><dd class="mono">{{completed_at}}</dd>
+        <dt>Duration</dt><dd>{{duration}}</dd>
+        {{#has_error}}<dt>Error</dt><dd class="error" id="execution-error">{{error}}</dd>{{/has_error}}
+        </dl>
+        <h2>Timeline{{#run}} of run {{run}}{{/run}}</h2>
+        \(step)
         {{^steps}}<p class="muted">No step has run yet.</p>{{/steps}}
+        {{#previous_runs}}<h2 class="previous-run">Run {{run}}: {{status}}, retried at <span class="mono">{{retried_at}}</span></h2>
+        {{#has_error}}<p class="error">{{error}}</p>{{/has_error}}
+        \(step)
+        {{/previous_runs}}
         <h2>Trigger data</h2>
         <pre>{{trigger_data}}</pre>
 
