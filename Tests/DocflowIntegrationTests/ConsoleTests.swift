@@ -18,7 +18,7 @@ struct ConsoleTests {
     static let artifacts = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         .appendingPathComponent(".build/test-artifacts/console")
 
-    /// What the test server holds: a branching workflow run once, a failing one run once, a
+    /// What the test server holds: a branching workflow run once, a failing one run and retried, a
     /// scheduled one, and a request the server dead-lettered.
     struct Fixture {
         var server: TestServer
@@ -55,6 +55,16 @@ struct ConsoleTests {
         _ = try await server.finished(invoices, passed)
         let failed = try await server.execute(broken, ["file": "march.csv"])
         _ = try await server.finished(broken, failed)
+        // Retried, it fails again: its page shows both runs.
+        let retried = try await server.call("POST", "/api/workflows/\(broken)/executions/\(failed)/retry")
+        #expect(retried.status == 202, "\(retried.envelope.encodedString())")
+        let deadlineRetry = ContinuousClock.now.advanced(by: .seconds(30))
+        while true {
+            let execution = try await server.execution(broken, failed)
+            if execution["run"] == 2, execution["status"] != "running" { break }
+            if ContinuousClock.now > deadlineRetry { throw TestFailure("the retry never finished: \(execution)") }
+            try await Task.sleep(for: .milliseconds(25))
+        }
         // No reply_to and not JSON: docflow dead-letters it.
         let channel = try await server.connection.openChannel()
         try await channel.enableConfirms()
@@ -95,6 +105,8 @@ struct ConsoleTests {
         #expect(failedTimeline.contains(#"data-step="load""#) && failedTimeline.contains(#"data-step="explode""#))
         #expect(failedTimeline.contains(Self.failure))
         #expect(failedTimeline.contains("march.csv"), "the trigger data")
+        #expect(failedTimeline.contains("Timeline of run 2"), "the retry's run")
+        #expect(failedTimeline.contains("Run 1: failed"), "the run the retry ended stays visible")
 
         let timeline = try await Self.browse(
             port, "/ui/workflows/\(f.invoices)/executions/\(f.passed)", name: "execution-timeline")
