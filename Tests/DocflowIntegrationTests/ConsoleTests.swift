@@ -317,6 +317,11 @@ struct ConsoleTests {
         #expect(replayed.status == 303 && replayed.headers["location"] == "/ui/dead-letters?replayed=garbage-1")
         let after = try await Self.fetch(port, "/ui/dead-letters?replayed=garbage-1", headers: Self.cookie())
         #expect(after.body.contains("Replayed garbage-1."))
+        let missing = try await Self.fetch(
+            port, "/ui/dead-letters/replay", method: "POST",
+            headers: Self.cookie().merging(["Origin": origin]) { a, _ in a }, form: "id=no-such-letter")
+        #expect(
+            missing.status == 200 && missing.body.contains("could not replay no-such-letter: no message"), "\(missing)")
         try await f.server.stop()
     }
 

@@ -122,14 +122,15 @@ final class Console: Sendable {
         case (.get, 2) where segments[1] == "schedules":
             return await schedulesPage(caller: caller)
         case (.get, 2) where segments[1] == "dead-letters":
-            return await deadLettersPage(replayed: query["replayed"], failure: query["failure"])
+            return await deadLettersPage(replayed: query["replayed"], failure: nil)
         case (.post, 3) where segments[1] == "dead-letters" && segments[2] == "replay":
             let id = await Self.form(request)["id"] ?? ""
             do {
                 _ = try await deadLetters.replay(id: id)
                 return Self.redirect("/ui/dead-letters?replayed=" + Self.encoded(id))
             } catch {
-                return Self.redirect("/ui/dead-letters?failure=" + Self.encoded("could not replay \(id): \(error)"))
+                // Shown at once rather than through a redirect, so no link can make the page say it.
+                return await deadLettersPage(replayed: nil, failure: "could not replay \(id): \(error)")
             }
         default:
             return problemPage("Not found", "There is no console page at \(path).", 404)
