@@ -11,6 +11,9 @@ packages=(
     libjq-dev
     libpoppler-glib-dev
     pkg-config
+    # The web console's browser test (ConsoleTests) drives Debian's chromium, headless, and curl.
+    chromium
+    curl
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

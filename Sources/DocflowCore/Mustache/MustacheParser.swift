@@ -4,7 +4,8 @@ struct MustacheParser {
     /// One tag as read, before it becomes nodes.
     private struct Tag {
         enum Kind {
-            case variable(MustacheProgram.Name)
+            /// `escaped` is false for `{{{x}}}` and `{{&x}}`.
+            case variable(MustacheProgram.Name, escaped: Bool)
             case section(String, MustacheProgram.Name, inverted: Bool)
             case close(String)
             case comment
@@ -104,9 +105,13 @@ struct MustacheParser {
             } else {
                 throw error("a triple mustache tag must end with }", at: offset)
             }
-            return Tag(kind: .variable(try name(contentStart + 1..<nameEnd, at: offset).name), offset: offset, end: end)
+            return Tag(
+                kind: .variable(try name(contentStart + 1..<nameEnd, at: offset).name, escaped: false), offset: offset,
+                end: end)
         case UInt8(ascii: "&"):
-            return Tag(kind: .variable(try name(contentStart + 1..<close, at: offset).name), offset: offset, end: end)
+            return Tag(
+                kind: .variable(try name(contentStart + 1..<close, at: offset).name, escaped: false), offset: offset,
+                end: end)
         case UInt8(ascii: "#"), UInt8(ascii: "^"):
             let (text, name) = try name(contentStart + 1..<close, at: offset)
             let inverted = bytes[contentStart] == UInt8(ascii: "^")
@@ -120,7 +125,8 @@ struct MustacheParser {
         case UInt8(ascii: "%"):
             throw error("pragmas are not supported", at: offset)
         default:
-            return Tag(kind: .variable(try name(contentStart..<close, at: offset).name), offset: offset, end: end)
+            return Tag(
+                kind: .variable(try name(contentStart..<close, at: offset).name, escaped: true), offset: offset, end: end)
         }
     }
 
@@ -161,8 +167,8 @@ struct MustacheParser {
 
     private mutating func apply(_ tag: Tag) throws(MustacheError) {
         switch tag.kind {
-        case .variable(let name):
-            nodes.append(.variable(name))
+        case .variable(let name, let escaped):
+            nodes.append(.variable(name, escaped: escaped))
         case .section(let text, let name, let inverted):
             open.append((nodes.count, text, tag.offset))
             maxDepth = max(maxDepth, open.count)

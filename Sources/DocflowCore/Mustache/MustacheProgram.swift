@@ -28,7 +28,8 @@ public struct MustacheProgram: Sendable {
     enum Node: Sendable {
         /// Template bytes copied as they are.
         case text(Range<Int>)
-        case variable(Name)
+        /// `escaped` is false for `{{{x}}}` and `{{&x}}`, which `MustacheEscaping.html` leaves as they are.
+        case variable(Name, escaped: Bool)
         /// `end` is the index of the matching `.close`.
         case section(Name, inverted: Bool, end: Int)
         /// `open` is the index of the matching `.section`.
@@ -71,20 +72,32 @@ public struct MustacheProgram: Sendable {
 extension MustacheProgram {
     /// The template rendered over `context`; stops with an error as soon as the text passes
     /// `limits.maxRenderedBytes` or, checked every thousand nodes or so, the clock passes `deadline`.
+    /// With `escaping: .html`, `{{x}}` writes `&`, `<`, `>`, `"` and `'` as character references
+    /// (`{{{x}}}` and `{{&x}}` never do).
     public func render(
-        _ context: JSONValue, limits: TemplateLimits, deadline: ContinuousClock.Instant? = nil
+        _ context: JSONValue, limits: TemplateLimits, deadline: ContinuousClock.Instant? = nil,
+        escaping: MustacheEscaping = .none
     ) throws(MustacheError) -> String {
         var visits = 0
-        return try render(context, limits: limits, deadline: deadline, visits: &visits)
+        return try render(context, limits: limits, deadline: deadline, escaping: escaping, visits: &visits)
     }
 
     /// `render`, also counting the nodes visited.
     package func render(
-        _ context: JSONValue, limits: TemplateLimits, deadline: ContinuousClock.Instant?, visits: inout Int
+        _ context: JSONValue, limits: TemplateLimits, deadline: ContinuousClock.Instant?,
+        escaping: MustacheEscaping = .none, visits: inout Int
     ) throws(MustacheError) -> String {
-        var renderer = MustacheRenderer(self, context: context, maxBytes: limits.maxRenderedBytes, deadline: deadline)
+        var renderer = MustacheRenderer(
+            self, context: context, maxBytes: limits.maxRenderedBytes, deadline: deadline, escaping: escaping)
         defer { visits = renderer.visits }
         try renderer.run()
         return String(decoding: renderer.output, as: UTF8.self)
     }
+}
+
+/// What `{{x}}` does to the text it writes: nothing (docflow's templates make text, such as a
+/// chat message or JSON), or HTML's character references (the web console's pages).
+public enum MustacheEscaping: Sendable {
+    case none
+    case html
 }

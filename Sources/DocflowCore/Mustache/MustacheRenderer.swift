@@ -15,16 +15,23 @@ struct MustacheRenderer {
     let program: MustacheProgram
     let maxBytes: Int
     let deadline: ContinuousClock.Instant?
+    let escaping: MustacheEscaping
+    /// Whether the variable being written is escaped.
+    private var escapingNow = false
     private(set) var output: [UInt8] = []
     /// Nodes visited, counted so a test can hold rendering to linear work.
     private(set) var visits = 0
     private var contexts: [JSONValue]
     private var frames: [Frame] = []
 
-    init(_ program: MustacheProgram, context: JSONValue, maxBytes: Int, deadline: ContinuousClock.Instant?) {
+    init(
+        _ program: MustacheProgram, context: JSONValue, maxBytes: Int, deadline: ContinuousClock.Instant?,
+        escaping: MustacheEscaping = .none
+    ) {
         self.program = program
         self.maxBytes = maxBytes
         self.deadline = deadline
+        self.escaping = escaping
         contexts = [context]
     }
 
@@ -40,8 +47,12 @@ struct MustacheRenderer {
             case .text(let range):
                 try append(program.bytes[range])
                 pc += 1
-            case .variable(let name):
-                if let value = lookup(name) { try append(value, quoted: false) }
+            case .variable(let name, let escaped):
+                if let value = lookup(name) {
+                    escapingNow = escaped && escaping == .html
+                    defer { escapingNow = false }
+                    try append(value, quoted: false)
+                }
                 pc += 1
             case .section(let name, let inverted, let end):
                 pc = enter(lookup(name), inverted: inverted) ? pc + 1 : end + 1
@@ -137,9 +148,33 @@ struct MustacheRenderer {
     }
 
     private mutating func append(_ text: String) throws(MustacheError) {
+        guard !escapingNow else { return try appendEscaped(text) }
         let utf8 = text.utf8
         guard output.count + utf8.count <= maxBytes else { throw .renderedTooLarge(limit: maxBytes) }
         output.append(contentsOf: utf8)
+    }
+
+    /// `text` with HTML's five special characters as character references, as the Mustache spec
+    /// escapes `{{x}}`.
+    private mutating func appendEscaped(_ text: String) throws(MustacheError) {
+        for byte in text.utf8 {
+            let reference: StaticString? =
+                switch byte {
+                case UInt8(ascii: "&"): "&amp;"
+                case UInt8(ascii: "<"): "&lt;"
+                case UInt8(ascii: ">"): "&gt;"
+                case UInt8(ascii: "\""): "&quot;"
+                case UInt8(ascii: "'"): "&#39;"
+                default: nil
+                }
+            let count = reference.map { $0.utf8CodeUnitCount } ?? 1
+            guard output.count + count <= maxBytes else { throw .renderedTooLarge(limit: maxBytes) }
+            if let reference {
+                reference.withUTF8Buffer { output.append(contentsOf: $0) }
+            } else {
+                output.append(byte)
+            }
+        }
     }
 
     /// A value as swift-mustache printed it (Swift's `description`): numbers without a needless

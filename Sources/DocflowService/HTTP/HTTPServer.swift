@@ -13,7 +13,7 @@ import Synchronization
 
 /// docflow's HTTP port (contract section 3): the whole API at the seed's paths through the same
 /// router as AMQP, signed webhooks, health, readiness, metrics and the OpenAPI document, within
-/// `HTTPLimits`.
+/// `HTTPLimits`; and the web console under `/` and `/ui` (`Console`).
 package final class HTTPServer: Service, Sendable {
     /// The routes the port serves itself, beside the router's: `OpenAPIDocument` describes them too.
     package static let ownRoutes: [Router.Entry] = [
@@ -25,6 +25,7 @@ package final class HTTPServer: Service, Sendable {
     ]
 
     private let application: Application<CallbackResponder<BasicRequestContext>>
+    private let console: Console?
     private let boundPort = Box<Int>()
     private let configuredPort: Int
 
@@ -33,13 +34,16 @@ package final class HTTPServer: Service, Sendable {
 
     init(
         port: Int, limits: HTTPLimits, authentication: HTTPAuthentication, router: Router, webhooks: WebhookTrigger,
-        store: Store, connections: [AMQPConnection], metrics: @escaping @Sendable () async -> String, logger: Logger
+        store: Store, connections: [AMQPConnection], metrics: @escaping @Sendable () async -> String,
+        console: Console? = nil, logger: Logger
     ) {
         configuredPort = port
+        self.console = console
         let maxBody = limits.maxBodyBytes
         let responder = CallbackResponder<BasicRequestContext> { request, context in
             var request = request
             let path = request.uri.path
+            if let console, Console.serves(path) { return await console.respond(request) }
             switch (request.method, path) {
             case (.get, "/healthz"):
                 return Self.json(200, ["status": "ok"])
@@ -160,7 +164,12 @@ package final class HTTPServer: Service, Sendable {
     /// that cannot be opened fails with a `ServerError` that names it.
     package func run() async throws {
         do {
-            try await application.run()
+            // Open `/ui/events` streams end, so that the requests in flight can finish.
+            try await withGracefulShutdownHandler {
+                try await application.run()
+            } onGracefulShutdown: { [console] in
+                console?.feed.finishAll()
+            }
         } catch let error as IOError where port == nil {
             if error.errnoCode == EADDRINUSE { throw ServerError.httpPortInUse(configuredPort) }
             throw ServerError.httpPortUnavailable(configuredPort, reason: "\(error)")

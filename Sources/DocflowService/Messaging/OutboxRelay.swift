@@ -44,9 +44,15 @@ final class OutboxRelay: Service, Sendable {
     /// sends the one before it. Never taken under the state lock (a publish refused at once, on a
     /// closed connection, settles under it and takes the state lock: only ever in that order).
     private let wire = Mutex(Wire())
+    /// Sees each round as it goes on the wire: the web console's live view.
+    private let feed: StatusFeed?
 
-    init(store: Store, channel: AMQPChannel, exchange: String, metrics: ServiceMetrics, logger: Logger) {
+    init(
+        store: Store, channel: AMQPChannel, exchange: String, metrics: ServiceMetrics, feed: StatusFeed? = nil,
+        logger: Logger
+    ) {
         self.store = store
+        self.feed = feed
         self.channel = Mutex(channel)
         self.exchange = exchange
         self.metrics = metrics
@@ -149,6 +155,7 @@ final class OutboxRelay: Service, Sendable {
     }
 
     private func send(_ round: Round) {
+        feed?.relayed(round.batches)
         var messages: [AMQPMessage] = []
         messages.reserveCapacity(round.messageCount)
         for batch in round.batches {

@@ -172,8 +172,10 @@ final class Worker: Service, Sendable {
         try await relayChannel.enableConfirms()
         try await replyChannel.enableConfirms()
 
+        let feed = StatusFeed()
         let relay = OutboxRelay(
-            store: store, channel: relayChannel, exchange: names.statusExchange, metrics: metrics, logger: logger)
+            store: store, channel: relayChannel, exchange: names.statusExchange, metrics: metrics, feed: feed,
+            logger: logger)
         // Extraction services answer on direct reply-to, through a channel of the publishing connection.
         let extractionClient = try await APIClient(connection: publishing, queue: names.apiQueue)
         let executors = stepExecutors(
@@ -225,7 +227,11 @@ final class Worker: Service, Sendable {
                         .init(
                             connections: [consuming, publishing], engine: engine, store: store,
                             pendingTasks: pendingTasks))
-                }, logger: logger)
+                },
+                console: Console(
+                    router: router, store: store, authentication: configuration.authentication, names: names,
+                    connections: [consuming, publishing], feed: feed),
+                logger: logger)
 
         if http != nil, !configuration.authentication.required {
             logger.warning(
