@@ -96,17 +96,7 @@ import Testing
             try await store.write { db in try WorkflowRepository.insert(db, workflow) }
             workflows.append(workflow)
         }
-        let writer = Task { await journal.run() }
-        do {
-            try await body(engine, workflows)
-        } catch {
-            journal.stop()
-            await writer.value
-            throw error
-        }
-        await engine.stop(wait: .seconds(5))
-        journal.stop()
-        await writer.value
+        try await whileJournalRuns(journal, engine: engine) { try await body(engine, workflows) }
     }
 
     /// Waits until `family{labels}` reaches `value`, for counts made after a commit.

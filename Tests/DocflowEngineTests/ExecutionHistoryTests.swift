@@ -55,17 +55,7 @@ import Testing
                 }),
             triggerType: .manual, triggerConfig: [:], enabled: true, createdAt: Date(), updatedAt: Date())
         try await store.write { db in try WorkflowRepository.insert(db, workflow) }
-        let writer = Task { await journal.run() }
-        do {
-            try await body(engine, workflow)
-        } catch {
-            journal.stop()
-            await writer.value
-            throw error
-        }
-        await engine.stop(wait: .seconds(5))
-        journal.stop()
-        await writer.value
+        try await whileJournalRuns(journal, engine: engine) { try await body(engine, workflow) }
     }
 
     /// Waits until the execution has ended in the database.
