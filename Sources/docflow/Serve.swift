@@ -27,6 +27,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
+            "Seconds one live-update stream of the web console stays open before the browser opens the next; lower it behind a proxy that cuts long responses (DOCFLOW_CONSOLE_STREAM_SECONDS)."
+    )
+    var consoleStreamSeconds = Int(env("DOCFLOW_CONSOLE_STREAM_SECONDS", "60")) ?? 60
+
+    @Option(
+        help:
             "Seconds a request (head and body) may take to arrive, and a new connection to send its first (DOCFLOW_HTTP_READ_TIMEOUT_SECONDS)."
     )
     var httpReadTimeoutSeconds = Int(env("DOCFLOW_HTTP_READ_TIMEOUT_SECONDS", "10")) ?? 10
@@ -97,6 +103,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--sqlite-synchronous must be FULL or NORMAL")
         }
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0...65535") }
+        guard (1...3600).contains(consoleStreamSeconds) else {
+            throw ValidationError("--console-stream-seconds must be 1...3600")
+        }
         for (flag, value) in [
             ("--http-read-timeout-seconds", httpReadTimeoutSeconds),
             ("--http-idle-timeout-seconds", httpIdleTimeoutSeconds),
@@ -124,6 +133,7 @@ struct Serve: AsyncParsableCommand {
         configuration.databasePath = database
         configuration.eventsExchange = eventsExchange
         configuration.httpPort = httpPort
+        configuration.consoleStreamLifetime = .seconds(consoleStreamSeconds)
         configuration.authentication = HTTPAuthentication(required: !insecureNoAuth, metricsNeedKey: metricsRequireKey)
         func users(_ list: String?) -> Set<String>? {
             list.map {

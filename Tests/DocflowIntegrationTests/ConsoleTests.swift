@@ -137,9 +137,55 @@ struct ConsoleTests {
         try await f.server.stop()
     }
 
+    /// The executions page follows an execution live: the row the server rendered as running
+    /// turns completed in the browser when the execution ends, through `/ui/events` and the
+    /// page's script. The execution waits on a webhook the test holds until the browser is
+    /// listening, so the change can only come from the live update.
+    @Test func aRunningRowTurnsCompletedInTheBrowserWhenItsExecutionEnds() async throws {
+        _ = try #require(Self.chromium, "needs Debian's chromium: run scripts/install-deps.sh (make test does)")
+        let receiver = RecordingHTTPServer()
+        try await receiver.start()
+        defer { receiver.stop() }
+        let release = Latch()
+        receiver.script([.init(status: 200, gate: release)])
+        // Short streams: headless chromium dumps the page once no request is pending.
+        let (server, port) = try await TestServer.startWithHTTP { $0.consoleStreamLifetime = .seconds(2) }
+        let created = try await server.call(
+            "POST", "/api/workflows/integrations",
+            body: ["name": "hook", "integration_type": "webhook", "config": ["url": .string(receiver.url("/hook"))]])
+        let integration = try #require(created.body?["id"]?.stringValue, "\(created.envelope.encodedString())")
+        let workflow = try await server.createWorkflow(
+            [["id": "notify", "type": "integration", "config": ["integration_id": .string(integration)]]],
+            name: "Held webhook")
+        let execution = try await server.execute(workflow)
+        let held = ContinuousClock.now.advanced(by: .seconds(30))
+        while receiver.requests.isEmpty {
+            if ContinuousClock.now > held { throw TestFailure("the webhook never arrived") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+
+        async let page = Self.browse(
+            port, "/ui/executions?workflow_id=\(workflow)", name: "executions-live",
+            extra: ["--virtual-time-budget=2500"])
+        // The page is rendered (running) and its script listens: now the execution may end.
+        let listening = ContinuousClock.now.advanced(by: .seconds(60))
+        while server.server.consoleWatchers == 0 {
+            if ContinuousClock.now > listening { throw TestFailure("the page never opened /ui/events") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        release.open()
+        let dom = try await page
+        let row = try #require(
+            dom.range(of: #"<tr data-execution="\#(execution)">"#).map { String(dom[$0.lowerBound...].prefix(1500)) },
+            "no row for the execution")
+        #expect(row.contains(#"<td class="status completed">completed</td>"#), "\(row)")
+        _ = try await server.finished(workflow, execution)
+        try await server.stop()
+    }
+
     /// Loads `page` in headless chromium, signed in by a one-time link: returns its DOM and keeps
     /// a screenshot as `<name>.png`.
-    static func browse(_ port: Int, _ page: String, name: String) async throws -> String {
+    static func browse(_ port: Int, _ page: String, name: String, extra: [String] = []) async throws -> String {
         let chromium = try #require(chromium)
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-chromium-\(UUID())")
         defer { try? FileManager.default.removeItem(at: profile) }
@@ -150,8 +196,8 @@ struct ConsoleTests {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--hide-scrollbars", "--user-data-dir=\(profile.path)", "--timeout=60000", "--dump-dom",
                 "--screenshot=\(file.path)",
-                "--window-size=1280,900", try await signInURL(port, next: page),
-            ])
+                "--window-size=1280,900",
+            ] + extra + [try await signInURL(port, next: page)])
         #expect(run.status == 0, "chromium: \(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: file.path), "no screenshot of \(page)")
         print("console screenshot: \(file.path)")

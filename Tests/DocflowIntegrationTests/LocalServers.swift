@@ -1,3 +1,4 @@
+import DocflowCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -22,6 +23,8 @@ final class RecordingHTTPServer: Sendable {
         var body: String = "ok"
         /// How long to wait before answering (a slow or hanging receiver).
         var delay: Duration = .zero
+        /// Answers only once this is opened (at most a minute): a receiver the test releases.
+        var gate: Latch? = nil
     }
 
     private let state = Mutex<(recorded: [Recorded], script: [Answer])>(([], []))
@@ -56,6 +59,7 @@ final class RecordingHTTPServer: Sendable {
                 return state.script.isEmpty ? Answer(status: 200) : state.script.removeFirst()
             }
             if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
+            if let gate = answer.gate { _ = await gate.wait(timeout: .seconds(60)) }
             var responseHeaders = HTTPFields()
             for (name, value) in answer.headers { responseHeaders[HTTPField.Name(name)!] = value }
             return Response(

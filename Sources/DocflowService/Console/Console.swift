@@ -27,14 +27,16 @@ final class Console: Sendable {
     private let links = LoginLinks()
     /// The largest sign-in or replay form read.
     static let maxFormBytes = 16 * 1024
-    /// How long one `/ui/events` stream stays open before the browser opens the next.
-    static let streamLifetime = Duration.seconds(60)
+    /// How long one `/ui/events` stream stays open before the browser opens the next
+    /// (`--console-stream-seconds`).
+    let streamLifetime: Duration
     static let heartbeat = Duration.seconds(15)
 
     init(
         router: Router, store: Store, authentication: HTTPAuthentication, names: Names,
-        connections: [AMQPConnection], feed: StatusFeed
+        connections: [AMQPConnection], feed: StatusFeed, streamLifetime: Duration = .seconds(60)
     ) {
+        self.streamLifetime = streamLifetime
         self.router = router
         self.store = store
         self.authentication = authentication
@@ -313,13 +315,15 @@ final class Console: Sendable {
     /// while the stream is open; it ends after `streamLifetime` and the browser reconnects.
     private func events() -> Response {
         let feed = self.feed
+        let lifetime = streamLifetime
         let body = ResponseBody { writer in
             let (id, stream) = feed.subscribe()
             let ticker = Task {
-                var left = Self.streamLifetime
+                var left = lifetime
                 while left > .zero {
-                    try await Task.sleep(for: min(Self.heartbeat, left))
-                    left -= Self.heartbeat
+                    let pause = min(Self.heartbeat, left)
+                    try await Task.sleep(for: pause)
+                    left -= pause
                     feed.heartbeat(id)
                 }
                 feed.finish(id)

@@ -25,6 +25,9 @@ package final class StatusFeed: Sendable {
 
     package init() {}
 
+    /// Streams open now (browsers on `/ui/events`).
+    package var watching: Int { count.load(ordering: .relaxed) }
+
     /// A stream of the events relayed from now on, and its id for `finish`.
     package func subscribe() -> (id: Int, stream: AsyncStream<Item>) {
         let (stream, continuation) = AsyncStream<Item>.makeStream(bufferingPolicy: .bufferingNewest(Self.buffer))

@@ -12,6 +12,8 @@ struct Components: Sendable {
     let consuming: AMQPConnection
     let publishing: AMQPConnection
     let http: HTTPServer?
+    /// Status events for the console's live pages.
+    let feed: StatusFeed
     /// The API's routes, as the router holds them.
     let routes: [Router.Entry]
     /// In start order; they stop in reverse.

@@ -75,6 +75,9 @@ package final class DocflowServer: Sendable {
     /// The API's routes; available once `started()` returned.
     package var routes: [Router.Entry] { components.routes }
 
+    /// Browsers following the web console's live updates now; available once `started()` returned.
+    package var consoleWatchers: Int { components.feed.watching }
+
     /// The HTTP port being served, once it is (useful when it was chosen by the system).
     package var httpPort: Int? {
         guard case .success(let components) = worker.started.result else { return nil }

@@ -19,6 +19,9 @@ package struct ServiceConfiguration: Sendable {
     package var eventsExchange = "platform.events"
     /// 0 turns the HTTP port off.
     package var httpPort = 8080
+    /// How long one live-update stream of the web console (`/ui/events`) stays open before the
+    /// browser opens the next; shorter behind a proxy that cuts idle or long responses.
+    package var consoleStreamLifetime = Duration.seconds(60)
     /// Timeouts, the connection cap and the body limit of the HTTP port.
     package var httpLimits = HTTPLimits()
     /// API keys on the HTTP port (`--insecure-no-auth`, `--metrics-require-key`).

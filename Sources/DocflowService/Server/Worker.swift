@@ -230,7 +230,8 @@ final class Worker: Service, Sendable {
                 },
                 console: Console(
                     router: router, store: store, authentication: configuration.authentication, names: names,
-                    connections: [consuming, publishing], feed: feed),
+                    connections: [consuming, publishing], feed: feed,
+                    streamLifetime: configuration.consoleStreamLifetime),
                 logger: logger)
 
         if http != nil, !configuration.authentication.required {
@@ -276,6 +277,6 @@ final class Worker: Service, Sendable {
         if let http { services.append(Supervised("http", http, logger: logger)) }
         return Components(
             store: store, lock: lock, engine: engine, jq: jq, consuming: consuming, publishing: publishing,
-            http: http, routes: router.entries, services: services)
+            http: http, feed: feed, routes: router.entries, services: services)
     }
 }
