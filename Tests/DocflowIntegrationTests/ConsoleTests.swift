@@ -374,16 +374,21 @@ struct ConsoleTests {
     }
 
     @Test func theEventStreamCarriesStatusChanges() async throws {
-        let (server, port) = try await TestServer.startWithHTTP()
+        // The server ends each stream after 20 s, which ends curl's first one.
+        let (server, port) = try await TestServer.startWithHTTP { $0.consoleStreamLifetime = .seconds(20) }
         let workflow = try await server.createWorkflow([transform("t", ".")], name: "streamed")
         async let stream = runProcess(
             Self.curl,
             [
-                "-s", "-N", "--max-time", "8", "-H", "Cookie: docflow_console=\(testAPIKey)",
+                "-s", "-N", "--max-time", "120", "-H", "Cookie: docflow_console=\(testAPIKey)",
                 "http://127.0.0.1:\(port)/ui/events",
             ])
-        // The stream is open once curl has connected; events relayed before then are not in it.
-        try await Task.sleep(for: .seconds(2))
+        // Events relayed before curl's stream is open are not in it: wait until it is.
+        let connected = ContinuousClock.now.advanced(by: .seconds(60))
+        while server.server.consoleWatchers == 0 {
+            if ContinuousClock.now > connected { throw TestFailure("curl never opened /ui/events") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let execution = try await server.execute(workflow)
         _ = try await server.finished(workflow, execution)
         let output = try await stream.stdout
@@ -404,7 +409,11 @@ struct ConsoleTests {
                 "-s", "-N", "--max-time", "300", "-H", "Cookie: docflow_console=\(testAPIKey)",
                 "http://127.0.0.1:\(port)/ui/events",
             ])
-        try await Task.sleep(for: .seconds(2))
+        let reopened = ContinuousClock.now.advanced(by: .seconds(60))
+        while server.server.consoleWatchers == 0 {
+            if ContinuousClock.now > reopened { throw TestFailure("curl never opened /ui/events again") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         try await server.stop()
         let ended = try await open
         #expect(ended.status == 0, "curl: \(ended.status) \(ended.stderr)")
