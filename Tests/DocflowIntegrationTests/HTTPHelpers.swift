@@ -1,8 +1,11 @@
 import DocflowCore
-import DocflowEngine
 import DocflowService
 import DocflowStore
 import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A TCP port nothing listens on right now, for a test server's HTTP port.
 ///
@@ -54,38 +57,26 @@ func installTestAPIKey(databasePath path: String) throws {
     }
 }
 
-/// The client of `http`, allowed to reach loopback only.
-let testHTTPClient = CurlClient(
-    policy: try! OutboundPolicy(denied: [], allowed: localServerRanges), concurrency: 64)
-
 /// One HTTP request to a test server on loopback; to `/api/*` with `testAPIKey` unless `headers`
 /// carry an `Authorization` of their own or `authorized` is false.
 func http(
     _ method: String, _ port: Int, _ path: String, body: Data? = nil, headers: [String: String] = [:],
     authorized: Bool = true
 ) async throws -> HTTPReply {
-    var fields: [(String, String)] = []
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = body
     if authorized, path.hasPrefix("/api"), headers["Authorization"] == nil {
-        fields.append(("Authorization", "Bearer \(testAPIKey)"))
+        request.setValue("Bearer \(testAPIKey)", forHTTPHeaderField: "Authorization")
     }
-    for (name, value) in headers { fields.append((name, value)) }
-    if body != nil { fields.append(("Content-Type", "application/json")) }
-    // libcurl directly, as docflow's integrations send: swift-corelibs-foundation's URLSession
-    // closes descriptors it does not own on Linux (SR-11557), and in a test process that runs
-    // servers and databases beside it, one of theirs went (`disk I/O error` in SQLite, EBADF in
-    // NIO's epoll) in full runs.
-    let response: HTTPResponse
-    do {
-        response = try await testHTTPClient.perform(
-            HTTPRequest(
-                method: method, url: "http://127.0.0.1:\(port)\(path)", headers: fields, body: body,
-                timeout: .seconds(60), maxResponseBytes: 64 << 20))
-    } catch {
-        throw TestFailure("\(method) \(path): \(error)")
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    var headers: [String: String] = [:]
+    for (name, value) in (response as? HTTPURLResponse)?.allHeaderFields ?? [:] {
+        if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
     }
-    let data = response.body
-    let status = response.status
-    let headers = response.headers
     return HTTPReply(
         status: status, body: try? JSONValue.parse(data), text: String(decoding: data, as: UTF8.self),
         headers: headers)
