@@ -11,7 +11,7 @@ packages=(
     libjq-dev
     libpoppler-glib-dev
     pkg-config
-    # The web console's browser test (ConsoleTests) drives Debian's chromium, headless, and curl.
+    # The web console's browser test (ConsoleBrowserTests) drives Debian's chromium, headless, and curl.
     chromium
     curl
 )

@@ -128,7 +128,8 @@ struct ParserPoolTests {
     ])
     func aHelperThatDiesWithoutAReplySaysHow(script: String, error: ParserError) async throws {
         let pool = ParserPool(executable: try fakeParser("cat >/dev/null; \(script)"))
-        #expect(await parseOutcome(pool, SampleDocuments.html("x", title: "x")) == .failure(error))
+        let outcome = await parseOutcome(pool, SampleDocuments.html("x", title: "x"))
+        #expect(outcome == .failure(error), "got \(outcome)")
     }
 
     @Test func aReplyLargerThanTheStepOutputLimitFailsItsParse() async throws {

@@ -17,7 +17,7 @@ struct DeadLetterToolTests {
 
     /// Waits until `queue` holds `count` messages ready.
     private static func waitFor(_ count: UInt32, in queue: String, _ channel: AMQPChannel) async throws {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while try await channel.inspectQueue(queue).messageCount != count {
             if ContinuousClock.now > deadline {
                 throw TestFailure("\(queue) never held \(count): \(try await channel.inspectQueue(queue))")

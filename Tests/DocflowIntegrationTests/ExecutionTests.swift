@@ -221,8 +221,9 @@ struct ExecutionTests {
 
     @Test func retryRunsAFailedExecutionAgainFromItsFailedStep() async throws {
         let server = try await TestServer.start()
-        // Fails until a moment a little in the future, then succeeds: a transient failure.
-        let until = Date().timeIntervalSince1970 + 4.0
+        // Fails until a moment in the future, then succeeds: a transient failure. Far enough that
+        // the first run fails however loaded the machine is (4 s was not, in a full run on two cores).
+        let until = Date().timeIntervalSince1970 + 15.0
         let workflow = try await server.createWorkflow([
             transform("first", "{stamp: now}"),
             transform("gate", "if now < \(until) then error(\"not yet\") else {passed: true} end"),

@@ -10,7 +10,7 @@ import Testing
 /// protection, and, in Debian's headless `chromium`, what a person sees on each page. The
 /// screenshots stay in `.build/test-artifacts/console/`.
 @Suite("Web console")
-struct ConsoleTests {
+struct ConsoleBrowserTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
