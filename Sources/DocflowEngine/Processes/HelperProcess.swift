@@ -73,7 +73,15 @@ struct HelperProcess {
             ([executable, "\(getpid())"] + arguments).map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
         let environment: [UnsafeMutablePointer<CChar>?] = [nil]
-        let status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environment)
+        var status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environment)
+        // "Text file busy": the helper's file is open for writing somewhere, for a moment (a
+        // process forked while it was written, an upgrade copying it in place). It passes.
+        var tries = 1
+        while status == ETXTBSY, tries < 20 {
+            usleep(25_000)
+            tries += 1
+            status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environment)
+        }
         close(stdinPipe[0])
         close(stdoutPipe[1])
         guard status == 0 else {
