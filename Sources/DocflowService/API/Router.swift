@@ -1,4 +1,5 @@
 import DocflowCore
+import DocflowStore
 import Logging
 
 /// Maps `(method, path)` to a handler, independent of transport. Literal path segments win over
@@ -107,7 +108,9 @@ package struct Router: Sendable {
         } catch {
             logger.error(
                 "request failed",
-                metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+                metadata: [
+                    "method": "\(request.method)", "path": "\(request.path)", "error": "\(logDescription(of: error))",
+                ])
             return APIError.internal.response
         }
     }

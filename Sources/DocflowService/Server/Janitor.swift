@@ -41,7 +41,7 @@ final class Janitor: Service, Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                logger.error("pruning history failed", metadata: ["error": "\(error)"])
+                logger.error("pruning history failed", metadata: ["error": "\(logDescription(of: error))"])
             }
             // Ends early on shutdown and on cancellation alike.
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }

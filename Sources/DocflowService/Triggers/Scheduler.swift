@@ -32,7 +32,7 @@ final class Scheduler: Service, Sendable {
             do {
                 try await fireDue(now: Date())
             } catch {
-                logger.error("firing schedules failed; retrying", metadata: ["error": "\(error)"])
+                logger.error("firing schedules failed; retrying", metadata: ["error": "\(logDescription(of: error))"])
             }
             await wakeup.wait(timeout: .seconds(1))
         }
