@@ -33,8 +33,11 @@ final class InProcessWorker: Sendable {
     }
 }
 
+/// Timing (the type's name): runs alone, after the parallel tests. Its steps wait on queues and
+/// 30 s step deadlines, which a full parallel phase on two cores overran (a parse task not
+/// returned in time; a killed worker's task retried by its deadline before its redelivery ran).
 @Suite("Step workers: dispatch, results, redelivery")
-struct StepWorkerTests {
+struct StepWorkerTimingTests {
     /// A webhook integration to `receiver`; its id.
     static func webhook(_ server: TestServer, _ receiver: RecordingHTTPServer) async throws -> String {
         let created = try await server.call(
