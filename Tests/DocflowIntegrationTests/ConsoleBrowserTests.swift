@@ -168,11 +168,7 @@ struct ConsoleBrowserTests {
             port, "/ui/executions?workflow_id=\(workflow)", name: "executions-live",
             extra: ["--virtual-time-budget=2500"])
         // The page is rendered (running) and its script listens: now the execution may end.
-        let listening = ContinuousClock.now.advanced(by: .seconds(60))
-        while server.server.consoleWatchers == 0 {
-            if ContinuousClock.now > listening { throw TestFailure("the page never opened /ui/events") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await Self.waitForAStream(on: server, else: "the page never opened /ui/events")
         release.open()
         let dom = try await page
         let row = try #require(
@@ -181,6 +177,15 @@ struct ConsoleBrowserTests {
         #expect(row.contains(#"<td class="status completed">completed</td>"#), "\(row)")
         _ = try await server.finished(workflow, execution)
         try await server.stop()
+    }
+
+    /// Waits (a minute at most) until a browser or curl has `/ui/events` open on `server`.
+    static func waitForAStream(on server: TestServer, else failure: String) async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while server.server.consoleWatchers == 0 {
+            if ContinuousClock.now > deadline { throw TestFailure(failure) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Loads `page` in headless chromium, signed in by a one-time link: returns its DOM and keeps
@@ -384,11 +389,7 @@ struct ConsoleBrowserTests {
                 "http://127.0.0.1:\(port)/ui/events",
             ])
         // Events relayed before curl's stream is open are not in it: wait until it is.
-        let connected = ContinuousClock.now.advanced(by: .seconds(60))
-        while server.server.consoleWatchers == 0 {
-            if ContinuousClock.now > connected { throw TestFailure("curl never opened /ui/events") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await Self.waitForAStream(on: server, else: "curl never opened /ui/events")
         let execution = try await server.execute(workflow)
         _ = try await server.finished(workflow, execution)
         let output = try await stream.stdout
@@ -409,11 +410,7 @@ struct ConsoleBrowserTests {
                 "-s", "-N", "--max-time", "300", "-H", "Cookie: docflow_console=\(testAPIKey)",
                 "http://127.0.0.1:\(port)/ui/events",
             ])
-        let reopened = ContinuousClock.now.advanced(by: .seconds(60))
-        while server.server.consoleWatchers == 0 {
-            if ContinuousClock.now > reopened { throw TestFailure("curl never opened /ui/events again") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await Self.waitForAStream(on: server, else: "curl never opened /ui/events again")
         try await server.stop()
         let ended = try await open
         #expect(ended.status == 0, "curl: \(ended.status) \(ended.stderr)")
