@@ -40,14 +40,7 @@ import Testing
         steps: CountingStep, enabled: Bool = true, definition: [StepDefinition]? = nil,
         _ body: (Engine, Workflow) async throws -> Void
     ) async throws {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("docflow-start-\(UUID().uuidString)").appendingPathComponent("db.sqlite").path
-        let store = try Store(path: path)
-        let logger = Logger(label: "test")
-        let journal = Journal(store: store, logger: logger, didCommit: { _ in })
-        var executors = StepExecutors()
-        for type in StepType.allCases { executors.register(type, steps) }
-        let engine = Engine(store: store, journal: journal, executors: executors, logger: logger)
+        let (store, journal, engine) = try freshEngine("start", steps: steps)
         let workflow = Workflow(
             id: UUID().uuidString.lowercased(), name: "Invoices", description: nil,
             definition: WorkflowDefinition(

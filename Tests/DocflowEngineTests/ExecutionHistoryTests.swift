@@ -39,14 +39,7 @@ import Testing
     /// An engine over a fresh database with a workflow `shape`, `gate`, `last`; `body` gets it,
     /// then it is stopped.
     private static func withEngine(steps: GatedStep, _ body: (Engine, Workflow) async throws -> Void) async throws {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("docflow-history-\(UUID().uuidString)").appendingPathComponent("db.sqlite").path
-        let store = try Store(path: path)
-        let logger = Logger(label: "test")
-        let journal = Journal(store: store, logger: logger, didCommit: { _ in })
-        var executors = StepExecutors()
-        for type in StepType.allCases { executors.register(type, steps) }
-        let engine = Engine(store: store, journal: journal, executors: executors, logger: logger)
+        let (store, journal, engine) = try freshEngine("history", steps: steps)
         let workflow = Workflow(
             id: UUID().uuidString.lowercased(), name: "Gated", description: nil,
             definition: WorkflowDefinition(
