@@ -47,15 +47,25 @@ struct ParserHelperTests {
         let slow = try await HostilePDFs.slow.value
         let name = "dp-isolated"
         let pool = ParserPool(executable: try renamedParser(name))
-        // A descriptor of the test process's without close-on-exec: the helper must not get it.
-        let leaked = open("/dev/null", O_RDONLY)
-        defer { close(leaked) }
+        // A descriptor of the test process's without close-on-exec, on a file of its own: the
+        // helper must not get it. (The helper may open descriptors of its own, such as
+        // /dev/null before it becomes stderr, so numbers alone do not tell; the file does.)
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("docflow-leak-\(UUID())").path
+        let leaked = open(marker, O_RDWR | O_CREAT, 0o600)
+        defer {
+            close(leaked)
+            unlink(marker)
+        }
         let parse = Task { await parseOutcome(pool, slow) }
         let helpers = try await HelperTable.waitForChildren(named: name)
         try #require(!helpers.isEmpty, "no helper started")
         for helper in helpers {
             #expect(HelperTable.environment(of: helper) == [], "helper \(helper)")
-            #expect(HelperTable.descriptors(of: helper) == [0, 1, 2], "helper \(helper)")
+            let open = HelperTable.descriptors(of: helper).compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(helper)/fd/\($0)")
+            }
+            #expect(!open.contains(marker), "helper \(helper) holds the test's descriptor: \(open)")
+            #expect(HelperTable.descriptors(of: helper).prefix(3) == [0, 1, 2], "helper \(helper)")
         }
         parse.cancel()
         #expect(await parse.value == .failure(.cancelled))
